@@ -1,0 +1,5 @@
+"""Helpers for the tools and for using stftbox from Python."""
+from .report import format_scores, print_scores
+from .setup_env import register_all_modules
+
+__all__ = ['register_all_modules', 'format_scores', 'print_scores']

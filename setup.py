@@ -1,0 +1,33 @@
+"""stftbox: audio-visual GZSL with spiking neural networks (STFT)."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def read_requirements(name):
+    lines = (HERE / 'requirements' / name).read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')]
+
+
+version = re.search(r"__version__ = '([^']+)'",
+                    (HERE / 'stftbox' / '__init__.py').read_text()).group(1)
+
+setup(
+    name='stftbox',
+    version=version,
+    description='OpenMMLab-style toolbox for audio-visual generalised '
+    'zero-shot learning with spiking neural networks (STFT)',
+    long_description=(HERE / 'README.md').read_text(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.9',
+    packages=find_packages(include=['stftbox', 'stftbox.*']),
+    package_data={'stftbox': ['datasets/avgzsl_splits/**/*']},
+    include_package_data=True,
+    install_requires=read_requirements('runtime.txt'),
+    extras_require={'tests': read_requirements('tests.txt')},
+    zip_safe=False,
+)

@@ -1,0 +1,78 @@
+"""Evaluate a checkpoint (local file, URL or model-zoo name) on the test set.
+
+    python tools/test.py CONFIG CHECKPOINT [--beta B] [--out FILE]
+                         [--work-dir DIR] [--cfg-options k=v ...]
+                         [--launcher pytorch]
+
+Prints seen accuracy S, unseen accuracy U, harmonic mean HM and ZSL accuracy
+(percent). The calibration beta is, in this order: ``--beta``, the beta chosen
+on validation that the checkpoint's meta records (``CalibrationHook``), or
+the config's ``test_evaluator.calibration``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from stftbox.apis import print_scores, register_all_modules
+from stftbox.datasets import DatasetError
+from stftbox.utils import (CheckpointError, DownloadError,
+                           load_checkpoint_safely, read_checkpoint_meta,
+                           resolve_checkpoint)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test an stftbox model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint',
+                        help='checkpoint file, http(s) URL or model-zoo name')
+    parser.add_argument('--beta', type=float, help='calibration beta '
+                        '(default: the one stored in the checkpoint)')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--work-dir', help='where logs go')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
+                                               'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from, cfg.resume = None, False
+    try:
+        ckpt = resolve_checkpoint(args.checkpoint)
+        beta = args.beta
+        if beta is None:
+            beta = read_checkpoint_meta(ckpt).get('calibration', {}).get(
+                'beta')
+        if beta is not None:
+            cfg.test_evaluator.calibration = float(beta)
+        runner = Runner.from_cfg(cfg)
+        load_checkpoint_safely(runner.model, ckpt, strict=True)
+        metrics = runner.test()
+    except (DatasetError, CheckpointError, DownloadError) as err:
+        sys.exit(f'error: {err}')
+    print_scores(metrics, title=f'Test ({args.checkpoint}, beta '
+                 f"{cfg.test_evaluator.calibration})")
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(metrics, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
