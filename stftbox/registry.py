@@ -31,7 +31,9 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmengine.registry import Registry
+import difflib
+
+from mmengine.registry import Registry, build_model_from_cfg
 
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS',
@@ -40,6 +42,43 @@ __all__ = [
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'METRICS',
     'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS'
 ]
+
+
+
+def _registered_names(registry: Registry) -> list:
+    names, node = [], registry
+    while node is not None:
+        names.extend(node.module_dict)
+        node = node.parent
+    return names
+
+
+def build_with_hints(cfg, registry: Registry, default_args=None):
+    """Build ``cfg`` from ``registry`` itself, whatever the default scope.
+
+    mmengine resolves a ``type`` string in the registry of the current
+    default scope (``'stftbox'`` -> ``MODELS``), which does not search child
+    registries such as ``NEURONS``. This build function resolves the string
+    with ``registry.get`` first (the registry, then its parents) and then
+    builds with mmengine's ``build_model_from_cfg``.
+
+    Raises:
+        KeyError: if the type is not registered; the message names the
+            registry and lists the closest registered names.
+    """
+    typ = cfg.get('type') if isinstance(cfg, dict) else None
+    if isinstance(typ, str):
+        obj = registry.get(typ)
+        if obj is None:
+            names = sorted(set(_registered_names(registry)))
+            close = difflib.get_close_matches(typ, names, n=5, cutoff=0.5)
+            hint = (f'did you mean {", ".join(map(repr, close))}?'
+                    if close else f'registered: {", ".join(names)}')
+            raise KeyError(f'{typ!r} is not registered in the stftbox '
+                           f'{registry.name!r} registry; {hint}')
+        cfg = dict(cfg, type=obj)
+    return build_model_from_cfg(cfg, registry, default_args)
+
 
 # --- runtime -------------------------------------------------------------
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS,
@@ -56,21 +95,26 @@ DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
                          locations=['stftbox.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['stftbox.datasets'])
-#: collate functions (``collate_fn=dict(type='av_gzsl_collate')``)
+#: collate functions; mmengine looks them up in its root registry, so
+#: configs name them with the scope: ``dict(type='stftbox.av_gzsl_collate')``
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS,
                      locations=['stftbox.datasets'])
 
 # --- models --------------------------------------------------------------
 MODELS = Registry('model', parent=MMENGINE_MODELS,
+                  build_func=build_with_hints,
                   locations=['stftbox.models'])
 #: spiking neurons (spikingjelly inside), multi-step, input ``[T, B, ...]``
 NEURONS = Registry('neuron', parent=MODELS, scope='neurons',
+                   build_func=build_with_hints,
                    locations=['stftbox.models.neurons'])
 #: poolings that shape the membrane-potential input (GLP, max, avg)
 POOLINGS = Registry('pooling', parent=MODELS, scope='poolings',
+                    build_func=build_with_hints,
                     locations=['stftbox.models.poolings'])
 #: fusion of the SNN-branch and transformer-branch outputs (Tucker, ...)
 FUSIONS = Registry('fusion', parent=MODELS, scope='fusions',
+                   build_func=build_with_hints,
                    locations=['stftbox.models.fusions'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
                           locations=['stftbox.models'])

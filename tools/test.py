@@ -21,8 +21,8 @@ from mmengine.runner import Runner
 from stftbox.apis import print_scores, register_all_modules
 from stftbox.datasets import DatasetError
 from stftbox.utils import (CheckpointError, DownloadError,
-                           load_checkpoint_safely, read_checkpoint_meta,
-                           resolve_checkpoint)
+                           load_checkpoint_safely, resolve_checkpoint,
+                           safe_torch_load)
 
 
 def parse_args():
@@ -58,8 +58,8 @@ def main():
         ckpt = resolve_checkpoint(args.checkpoint)
         beta = args.beta
         if beta is None:
-            beta = read_checkpoint_meta(ckpt).get('calibration', {}).get(
-                'beta')
+            meta = safe_torch_load(ckpt).get('meta') or {}
+            beta = meta.get('calibration', {}).get('beta')
         if beta is not None:
             cfg.test_evaluator.calibration = float(beta)
         runner = Runner.from_cfg(cfg)

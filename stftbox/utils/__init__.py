@@ -1,0 +1,28 @@
+"""Utilities: safe (weights-only) checkpoint loading, verified resumable
+downloads, the model zoo and the AV-GZSL feature archive helpers."""
+from .avgzsl_layout import (AVGZSL_FEATURE_BASE_URL, LayoutReport,
+                            UnsafeArchiveError, check_avgzsl_layout,
+                            feature_archive_name, feature_archive_url,
+                            safe_extract_zip)
+from .download import (ChecksumError, DownloadError, apply_mirror, download,
+                       get_cache_dir, get_checkpoint_dir, get_mirror,
+                       resolve_checkpoint, zoo_download_url)
+from .hashing import normalize_sha256, sha256_file
+from .model_zoo import (ModelZooError, get_entry, load_model_zoo,
+                        parse_model_zoo_markdown, render_model_zoo_markdown)
+from .safe_load import (SAFE_GLOBAL_NAMES, CheckpointError, get_state_dict,
+                        load_checkpoint_safely, register_safe_globals,
+                        safe_globals_list, safe_torch_load)
+
+__all__ = [
+    'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
+    'safe_torch_load', 'load_checkpoint_safely', 'get_state_dict',
+    'CheckpointError', 'download', 'DownloadError', 'ChecksumError',
+    'get_cache_dir', 'get_checkpoint_dir', 'get_mirror', 'apply_mirror',
+    'resolve_checkpoint', 'zoo_download_url', 'sha256_file',
+    'normalize_sha256', 'load_model_zoo', 'get_entry', 'ModelZooError',
+    'render_model_zoo_markdown', 'parse_model_zoo_markdown',
+    'AVGZSL_FEATURE_BASE_URL', 'feature_archive_name', 'feature_archive_url',
+    'safe_extract_zip', 'UnsafeArchiveError', 'check_avgzsl_layout',
+    'LayoutReport'
+]

@@ -10,7 +10,7 @@ data = dict(
     type=dataset_type,
     data_root=data_root,
     dataset_name='UCF',
-    feature_method='cls_features_non_diff',
+    feature_method='cls_features_non_averaged',
     split='cls_split',
     feature_format='pkl',
     audio_channels=128,
@@ -29,21 +29,21 @@ train_dataloader = dict(
     # class-balanced batches, a fixed number per epoch (benchmark.md)
     sampler=dict(type='ClassBalancedSampler', batch_size=train_batch_size,
                  num_batches=300),
-    collate_fn=dict(type='av_gzsl_collate'),
+    collate_fn=dict(type='stftbox.av_gzsl_collate'),
     dataset=dict(data, phase='stage_1_train'))
 val_dataloader = dict(
     batch_size=256,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='av_gzsl_collate'),
+    collate_fn=dict(type='stftbox.av_gzsl_collate'),
     dataset=dict(data, phase='stage_1_val', test_mode=True))
 test_dataloader = dict(
     batch_size=256,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='av_gzsl_collate'),
+    collate_fn=dict(type='stftbox.av_gzsl_collate'),
     dataset=dict(data, phase='stage_2_test', test_mode=True))
 
 # stage 1: sweep the calibration beta on validation

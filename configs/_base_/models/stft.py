@@ -1,0 +1,41 @@
+# STFT, the Spiking Tucker Fusion Transformer (Li et al., IEEE TIP 2024).
+# Defaults follow method.md: [S] width 512, three spiking blocks, Tucker rank
+# 60; [P] T = 10 time steps; [I] details are marked in each module's
+# docstring. Swap any part by `type=` (neurons, poolings, fusions, ...).
+embed_dims = 512
+model = dict(
+    type='STFT',
+    backbone=dict(
+        type='STFTBackbone',
+        audio_channels=128,
+        video_channels=4096,
+        embed_dims=embed_dims,
+        encoder=dict(type='ModalityEncoder', dropout=0.1),
+        snn_branch=dict(
+            type='SNNBranch',
+            time_steps=10,
+            num_blocks=3,
+            neuron=dict(type='DynamicThresholdLIF',
+                        surrogate=dict(type='ATan', alpha=2.0)),
+            pooling=dict(type='GlobalLocalPooling', kernel_size=3),
+            tsf=dict(type='TimeStepFactor', time_steps=10),
+            dropout=0.1),
+        transformer_branch=dict(
+            type='TransformerBranch',
+            knowledge_combiner=dict(type='LatentKnowledgeCombiner',
+                                    num_slots=8, num_heads=8),
+            cross_modal=dict(type='CrossModalTransformer', num_heads=8,
+                             num_layers=2, drop=0.1)),
+        fusion=dict(type='TuckerFusion', rank_r=60, rank_s=60, rank_o=60),
+        multi_scale=dict(scales=['pooled', 'steps'], combine='sum'),
+        out_channels=embed_dims,
+        reconstruction_weight=0.5),
+    head=dict(
+        type='GZSLHead',
+        in_channels=embed_dims,
+        text_channels=300,
+        embed_dims=64,
+        dropout=0.1,
+        losses=[dict(type='TripletLoss', margin=1.0, loss_weight=0.5),
+                dict(type='ProjectionLoss', loss_weight=0.5)],
+        reconstruction_weight=0.5))

@@ -1,0 +1,159 @@
+"""Cross-modal transformer of the STFT transformer branch ([S], method.md).
+
+Joint self-attention (timm ViT ``Block`` s) over the concatenated audio and
+video tokens, with learnable modality (type) embeddings and optionally the
+knowledge slots as extra tokens. Positional encoding and slot tokens are
+our reading [I].
+"""
+import math
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from timm.models.vision_transformer import Block
+
+from stftbox.registry import MODELS
+
+
+def sincos_positions(length: int, dims: int, device=None,
+                     dtype=torch.float32) -> torch.Tensor:
+    """Fixed sinusoidal position codes (Vaswani et al. 2017, Sec. 3.5).
+
+    Returns:
+        ``[length, dims]``; even channels sine, odd channels cosine.
+    """
+    pos = torch.arange(length, device=device, dtype=torch.float32)
+    half = (dims + 1) // 2
+    freq = torch.exp(torch.arange(half, device=device, dtype=torch.float32)
+                     * (-math.log(10000.0) * 2.0 / dims))
+    ang = pos[:, None] * freq[None]
+    out = torch.zeros(length, dims, device=device, dtype=torch.float32)
+    out[:, 0::2] = torch.sin(ang)[:, :(dims + 1) // 2]
+    out[:, 1::2] = torch.cos(ang)[:, :dims // 2]
+    return out.to(dtype)
+
+
+def build_attn_mask(padding_mask: torch.Tensor) -> torch.Tensor:
+    """Boolean self-attention mask from a key padding mask.
+
+    Args:
+        padding_mask (Tensor): ``[B, L]`` bool, True = padded.
+
+    Returns:
+        ``[B, 1, L, L]`` bool, True = may attend (SDPA convention): query
+        ``i`` may attend key ``j`` iff ``j`` is valid or ``j == i``. The
+        diagonal keeps every row (also of a fully padded clip) with at least
+        one finite score, so softmax never yields NaN; valid queries only
+        ever see valid keys.
+    """
+    length = padding_mask.shape[1]
+    eye = torch.eye(length, dtype=torch.bool, device=padding_mask.device)
+    return ((~padding_mask)[:, None, None, :] | eye).contiguous()
+
+
+@MODELS.register_module()
+class CrossModalTransformer(BaseModule):
+    """Self-attention over audio + video (+ slot) tokens [S]/[I].
+
+    ``tokens = [audio + e_a + p; video + e_v + p; slots + e_k]`` (``e``:
+    learnable modality embeddings, ``p``: sinusoidal positions within each
+    modality), then ``num_layers`` timm ViT ``Block`` s with a boolean
+    ``attn_mask`` (:func:`build_attn_mask`) and a final LayerNorm. Padded
+    tokens never influence valid ones, and padded output positions are set
+    to zero, so changing the values at padded positions changes nothing in
+    the output.
+
+    Args:
+        embed_dims (int): token width ``d``. Default 512 [S].
+        num_heads (int): attention heads. Default 8 [I].
+        num_layers (int): transformer blocks. Default 2 [I].
+        mlp_ratio (float): MLP hidden ratio. Default 4.0 [I].
+        drop (float): dropout after attention / MLP. Default 0.0 [I].
+        attn_drop (float): attention dropout. Default 0.0 [I].
+        drop_path (float): stochastic depth (max, linear over blocks).
+            Default 0.0 [I].
+        pos_encoding (str, optional): ``'sincos'`` or None. Default
+            ``'sincos'`` [I].
+        with_slots (bool): expect knowledge slots as extra tokens (creates
+            the slot type embedding). Default False.
+        init_cfg (dict, optional): mmengine init config.
+
+    Shapes:
+        ``audio [B, La, d]``, ``video [B, Lv, d]``, masks ``[B, La]`` /
+        ``[B, Lv]`` bool (True = padded, optional), ``slots [B, K, d]``
+        (only and always when ``with_slots``) -> ``dict(tokens=[B, L, d],
+        padding_mask=[B, L])`` with ``L = La + Lv (+ K)`` in that order.
+
+    Raises:
+        ValueError: on ``embed_dims % num_heads != 0``, an unknown
+            ``pos_encoding``, or (forward) wrong widths / mask shapes, or
+            slots given / missing against ``with_slots``.
+    """
+
+    def __init__(self, embed_dims: int = 512, num_heads: int = 8,
+                 num_layers: int = 2, mlp_ratio: float = 4.0,
+                 drop: float = 0.0, attn_drop: float = 0.0,
+                 drop_path: float = 0.0,
+                 pos_encoding: Optional[str] = 'sincos',
+                 with_slots: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if embed_dims % num_heads:
+            raise ValueError(f'embed_dims {embed_dims} must be divisible by '
+                             f'num_heads {num_heads}')
+        if pos_encoding not in (None, 'sincos'):
+            raise ValueError(f"pos_encoding must be 'sincos' or None, got "
+                             f'{pos_encoding!r}')
+        self.embed_dims, self.with_slots = embed_dims, with_slots
+        self.pos_encoding = pos_encoding
+        self.modality_embed = nn.Parameter(
+            torch.zeros(3 if with_slots else 2, embed_dims))
+        nn.init.trunc_normal_(self.modality_embed, std=0.02)
+        dpr = [drop_path * i / max(num_layers - 1, 1)
+               for i in range(num_layers)]
+        self.blocks = nn.ModuleList([
+            Block(embed_dims, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
+                  proj_drop=drop, attn_drop=attn_drop, drop_path=dpr[i])
+            for i in range(num_layers)])
+        self.norm = nn.LayerNorm(embed_dims)
+
+    def _prepare(self, x: torch.Tensor, mask: Optional[torch.Tensor],
+                 idx: int, name: str, positions: bool):
+        batch, length, width = x.shape
+        if width != self.embed_dims:
+            raise ValueError(f'{name} must be [B, L, {self.embed_dims}], got '
+                             f'{tuple(x.shape)}')
+        if mask is None:
+            mask = torch.zeros(batch, length, dtype=torch.bool,
+                               device=x.device)
+        elif tuple(mask.shape) != (batch, length):
+            raise ValueError(f'{name} padding mask must be [{batch}, '
+                             f'{length}], got {tuple(mask.shape)}')
+        mask = mask.to(torch.bool)
+        x = x.masked_fill(mask.unsqueeze(-1), 0.0) + self.modality_embed[idx]
+        if positions and self.pos_encoding == 'sincos':
+            x = x + sincos_positions(length, width, x.device, x.dtype)
+        return x, mask
+
+    def forward(self, audio: torch.Tensor, video: torch.Tensor,
+                audio_padding_mask: Optional[torch.Tensor] = None,
+                video_padding_mask: Optional[torch.Tensor] = None,
+                slots: Optional[torch.Tensor] = None
+                ) -> Dict[str, torch.Tensor]:
+        """Contextualised tokens ``[B, La + Lv (+ K), d]`` and their mask."""
+        if (slots is not None) != self.with_slots:
+            raise ValueError('slots must be given iff with_slots=True')
+        parts = [self._prepare(audio, audio_padding_mask, 0, 'audio', True),
+                 self._prepare(video, video_padding_mask, 1, 'video', True)]
+        if slots is not None:
+            if slots.shape[0] != audio.shape[0]:
+                raise ValueError('slots and audio batch sizes differ')
+            parts.append(self._prepare(slots, None, 2, 'slots', False))
+        x = torch.cat([p[0] for p in parts], dim=1)
+        padding_mask = torch.cat([p[1] for p in parts], dim=1)
+        attn_mask = build_attn_mask(padding_mask)
+        for blk in self.blocks:
+            x = blk(x, attn_mask=attn_mask)
+        x = self.norm(x).masked_fill(padding_mask.unsqueeze(-1), 0.0)
+        return dict(tokens=x, padding_mask=padding_mask)

@@ -1,0 +1,206 @@
+"""STFT backbone: encoders -> SNN branch + transformer branch -> fusion.
+
+Spiking Tucker Fusion Transformer (Li, Wang, Xiong, Fan, IEEE TIP 33, 2024,
+arXiv 2407.08130); data flow as in method.md: per-modality encoders [S],
+a temporal SNN branch and a semantic transformer branch on the same encoded
+tokens, temporal-semantic Tucker fusion at several scales [A], and an
+optional reconstruction loss of the encoder inputs [P].
+"""
+import copy
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from stftbox.registry import FUSIONS, MODELS
+
+_STEP_WEIGHTINGS = ('tsf', 'mean')
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor,
+               padding_mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the valid steps only.
+
+    Args:
+        pred, target (Tensor): ``[B, L, C]``.
+        padding_mask (Tensor): ``[B, L]`` bool, True = padded (ignored).
+
+    Returns:
+        Scalar: mean of ``(pred - target)^2`` over valid ``(b, l, c)``
+        (squared feature units); 0 if nothing is valid.
+    """
+    keep = (~padding_mask).unsqueeze(-1).to(pred.dtype)
+    err = ((pred - target) ** 2 * keep).sum()
+    return err / (keep.sum() * pred.shape[-1]).clamp(min=1.0)
+
+
+def _fill(cfg: dict, forced: Dict[str, int], defaults: Dict[str, int],
+          where: str) -> dict:
+    """Copy ``cfg``, set ``defaults`` when absent and check ``forced``."""
+    cfg = copy.deepcopy(dict(cfg))
+    for key, val in {**defaults, **forced}.items():
+        cfg.setdefault(key, val)
+    for key, val in forced.items():
+        if cfg[key] != val:
+            raise ValueError(f'{where}: {key}={cfg[key]} but the backbone '
+                             f'needs {val}')
+    return cfg
+
+
+@MODELS.register_module()
+class STFTBackbone(BaseModule):
+    """Spiking Tucker Fusion Transformer backbone (STFT, Fig. 2; [A]/[S]).
+
+    1. ``ModalityEncoder`` per modality: ``audio [B, La, Da] -> [B, La, d]``,
+       ``video [B, Lv, Dv] -> [B, Lv, d]`` [S].
+    2. SNN branch (temporal): the encoded tokens concatenated along ``L``
+       (masks too) -> ``s [B, d_s]`` and step outputs ``[T, B, d_s]`` [A].
+    3. Transformer branch (semantic): the encoded tokens per modality ->
+       ``r [B, d]`` [S].
+    4. Fusion of ``r`` and ``s``: ``MultiScaleFusion`` around ``fusion``
+       (pooled + per-step scales, [A]/[I]) or, with ``multi_scale=None``,
+       ``fusion(r, s)`` alone -> ``embedding [B, E]``.
+    5. Optional reconstruction loss [P] (AVCA-style): a linear decoder per
+       modality maps the encoded tokens back to the input features;
+       ``loss_input_reconstruction = w * (MSE_a + MSE_v)`` over valid steps.
+
+    Every part is built from a registry by ``type=``; widths are filled into
+    the sub-configs when absent (``in_channels``, ``embed_dims``,
+    ``r_channels``, ``s_channels``, ``out_channels``).
+
+    Args:
+        audio_channels (int): audio feature width ``D_a``.
+        video_channels (int): video feature width ``D_v``.
+        embed_dims (int): encoder / transformer width ``d``. Default 512 [S].
+        encoder (dict): MODELS config of the per-modality encoder
+            (``in_channels``, ``embed_dims`` filled). Default
+            ``dict(type='ModalityEncoder')`` [S].
+        snn_branch (dict): MODELS config of the SNN branch (``in_channels =
+            embed_dims``; ``embed_dims`` = ``d_s`` defaults to ``d``).
+            Default ``dict(type='SNNBranch')`` [A].
+        transformer_branch (dict): MODELS config of the transformer branch.
+            Default ``dict(type='TransformerBranch')`` [S].
+        fusion (dict): FUSIONS config (``forward(r, s)``). Default
+            ``dict(type='TuckerFusion')`` (ranks 60 [S]).
+        multi_scale (dict, optional): extra arguments of the multi-scale
+            wrapper (``type`` defaults to ``'MultiScaleFusion'``; ``fusion``
+            and widths are filled in); None = single-scale ``fusion(r, s)``.
+            Default ``dict(scales=['pooled', 'steps'], combine='sum')`` [I].
+        step_weighting (str): weights of the per-step scale: ``'tsf'`` = the
+            SNN branch's own step weights (``snn['step_weights']`` if it
+            returns them, else ``snn_branch.tsf.weights(step_outputs)``, else
+            the mean when the branch has no TSF) or ``'mean'``.
+            Default ``'tsf'`` [I].
+        out_channels (int): embedding width ``E``. Default 512 [I].
+        reconstruction_weight (float): weight of the input reconstruction
+            loss; 0 builds no decoders and returns no loss. Default 0.5 [S].
+        init_cfg (dict, optional): mmengine init config.
+
+    Shapes:
+        ``audio [B, La, Da]``, ``video [B, Lv, Dv]`` (float), masks
+        ``[B, La]`` / ``[B, Lv]`` bool (True = padded; None = all valid)
+        -> ``dict(embedding=[B, E], losses=dict(...), snn=dict(embedding=
+        [B, d_s], step_outputs=[T, B, d_s], ...), transformer=dict(
+        embedding=[B, d], tokens=[B, L, d], ...))``.
+
+    Raises:
+        ValueError: on an unknown ``step_weighting``, a negative
+            ``reconstruction_weight``, or a sub-config width that contradicts
+            the backbone's (e.g. transformer ``embed_dims != embed_dims``).
+    """
+
+    def __init__(self, audio_channels: int, video_channels: int,
+                 embed_dims: int = 512,
+                 encoder: dict = dict(type='ModalityEncoder'),
+                 snn_branch: dict = dict(type='SNNBranch'),
+                 transformer_branch: dict = dict(type='TransformerBranch'),
+                 fusion: dict = dict(type='TuckerFusion'),
+                 multi_scale: Optional[dict] = dict(
+                     scales=['pooled', 'steps'], combine='sum'),
+                 step_weighting: str = 'tsf',
+                 out_channels: int = 512,
+                 reconstruction_weight: float = 0.5,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if step_weighting not in _STEP_WEIGHTINGS:
+            raise ValueError(f'step_weighting must be one of '
+                             f'{_STEP_WEIGHTINGS}, got {step_weighting!r}')
+        if reconstruction_weight < 0:
+            raise ValueError('reconstruction_weight must be >= 0, got '
+                             f'{reconstruction_weight}')
+        self.embed_dims, self.out_channels = embed_dims, out_channels
+        self.step_weighting = step_weighting
+        self.reconstruction_weight = float(reconstruction_weight)
+
+        self.audio_encoder = MODELS.build(_fill(
+            encoder, dict(in_channels=audio_channels, embed_dims=embed_dims),
+            {}, 'encoder'))
+        self.video_encoder = MODELS.build(_fill(
+            encoder, dict(in_channels=video_channels, embed_dims=embed_dims),
+            {}, 'encoder'))
+        snn_cfg = _fill(snn_branch, dict(in_channels=embed_dims),
+                        dict(embed_dims=embed_dims), 'snn_branch')
+        self.snn_branch = MODELS.build(snn_cfg)
+        self.transformer_branch = MODELS.build(_fill(
+            transformer_branch, dict(embed_dims=embed_dims), {},
+            'transformer_branch'))
+        widths = dict(r_channels=embed_dims,
+                      s_channels=snn_cfg['embed_dims'],
+                      out_channels=out_channels)
+        if multi_scale is None:
+            self.fusion = FUSIONS.build(_fill(fusion, widths, {}, 'fusion'))
+        else:
+            ms_cfg = _fill(multi_scale, widths,
+                           dict(type='MultiScaleFusion'), 'multi_scale')
+            ms_cfg['fusion'] = copy.deepcopy(dict(fusion))
+            self.fusion = FUSIONS.build(ms_cfg)
+        self.multi_scale = multi_scale is not None
+
+        if self.reconstruction_weight > 0:
+            self.audio_decoder = nn.Linear(embed_dims, audio_channels)
+            self.video_decoder = nn.Linear(embed_dims, video_channels)
+
+    def _step_weights(self, snn: dict) -> Optional[torch.Tensor]:
+        """Weights ``[T, B]`` for the per-step scale, or None (mean)."""
+        if self.step_weighting == 'mean':
+            return None
+        if snn.get('step_weights') is not None:
+            return snn['step_weights']
+        tsf = getattr(self.snn_branch, 'tsf', None)
+        if tsf is not None and hasattr(tsf, 'weights'):
+            return tsf.weights(snn['step_outputs'])
+        return None
+
+    def forward(self, audio: torch.Tensor, video: torch.Tensor,
+                audio_padding_mask: Optional[torch.Tensor] = None,
+                video_padding_mask: Optional[torch.Tensor] = None) -> dict:
+        """Embed a batch of clips; see the class docstring for shapes."""
+        if audio_padding_mask is None:
+            audio_padding_mask = audio.new_zeros(audio.shape[:2],
+                                                 dtype=torch.bool)
+        if video_padding_mask is None:
+            video_padding_mask = video.new_zeros(video.shape[:2],
+                                                 dtype=torch.bool)
+        am, vm = audio_padding_mask.bool(), video_padding_mask.bool()
+        a = self.audio_encoder(audio, am)           # [B, La, d]
+        v = self.video_encoder(video, vm)           # [B, Lv, d]
+
+        snn = self.snn_branch(torch.cat([a, v], dim=1),
+                              torch.cat([am, vm], dim=1))
+        trans = self.transformer_branch(a, v, am, vm)
+        r, s = trans['embedding'], snn['embedding']
+        if self.multi_scale:
+            embedding = self.fusion(r, s, snn['step_outputs'],
+                                    self._step_weights(snn))
+        else:
+            embedding = self.fusion(r, s)
+
+        losses = {}
+        if self.reconstruction_weight > 0:
+            rec = (masked_mse(self.audio_decoder(a), audio, am)
+                   + masked_mse(self.video_decoder(v), video, vm))
+            losses['loss_input_reconstruction'] = (
+                self.reconstruction_weight * rec)
+        return dict(embedding=embedding, losses=losses, snn=snn,
+                    transformer=trans)

@@ -1,0 +1,126 @@
+"""Shared pieces of the registered spiking neurons.
+
+* :func:`build_surrogate` turns a config such as ``dict(type='ATan',
+  alpha=2.0)`` into a spikingjelly surrogate-gradient module.
+* :class:`SpikeRecordMixin` gives every registered neuron the same
+  ``forward(x_seq, context=None)`` signature (``context`` is the optional
+  GLP statistic that :class:`DynamicThresholdLIF` reads and plain neurons
+  ignore) and records the firing rate of the last forward pass.
+
+Source: method.md "Spiking neurons" (spikingjelly ``LIFNode`` / ``IFNode`` /
+``ParametricLIFNode`` in ``step_mode='m'``, surrogate ``ATan`` / ``Sigmoid``).
+"""
+import inspect
+from typing import Optional, Union
+
+import torch
+from spikingjelly.activation_based import surrogate as sj_surrogate
+
+__all__ = ['build_surrogate', 'valid_surrogate_names', 'SpikeRecordMixin',
+           'DEFAULT_SURROGATE']
+
+#: default surrogate of every registered neuron [I]: arctan with alpha = 2,
+#: spikingjelly's usual choice (method.md names ``ATan`` first).
+DEFAULT_SURROGATE = dict(type='ATan', alpha=2.0)
+
+
+def valid_surrogate_names() -> list:
+    """Names of the surrogate classes that :func:`build_surrogate` accepts.
+
+    Returns:
+        list[str]: sorted names of every subclass of spikingjelly's
+        ``surrogate.SurrogateFunctionBase`` defined in
+        ``spikingjelly.activation_based.surrogate`` (e.g. ``'ATan'``,
+        ``'Sigmoid'``, ``'PiecewiseQuadratic'``).
+    """
+    base = sj_surrogate.SurrogateFunctionBase
+    return sorted(
+        name for name, obj in vars(sj_surrogate).items()
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base)
+
+
+def build_surrogate(
+        cfg: Union[None, dict, str, torch.nn.Module] = None
+) -> torch.nn.Module:
+    """Build a spikingjelly surrogate-gradient function from a config.
+
+    The surrogate replaces the derivative of the Heaviside firing function in
+    the backward pass; the forward pass stays an exact 0/1 step (for the
+    usual ``spiking=True`` surrogates).
+
+    Args:
+        cfg: ``dict(type=<class name>, **kwargs)`` with a class name of
+            ``spikingjelly.activation_based.surrogate`` (e.g.
+            ``dict(type='ATan', alpha=2.0)``, ``dict(type='Sigmoid',
+            alpha=4.0)``); a bare class name string; an already built
+            surrogate module (returned unchanged); or ``None`` for
+            :data:`DEFAULT_SURROGATE`.
+
+    Returns:
+        torch.nn.Module: the surrogate instance (callable on a tensor of
+        ``V - V_th``, same shape in and out).
+
+    Raises:
+        KeyError: the config has no ``type`` or names an unknown surrogate;
+            the message lists the valid names.
+        TypeError: ``cfg`` is of another type, or the keyword arguments do
+            not fit the surrogate's constructor.
+    """
+    if cfg is None:
+        cfg = DEFAULT_SURROGATE
+    if isinstance(cfg, torch.nn.Module):
+        return cfg
+    if isinstance(cfg, str):
+        cfg = dict(type=cfg)
+    if not isinstance(cfg, dict):
+        raise TypeError('surrogate must be a dict like dict(type="ATan", '
+                        f'alpha=2.0), a name or a module, got {type(cfg)}')
+    cfg = dict(cfg)
+    if 'type' not in cfg:
+        raise KeyError(f'surrogate config {cfg} has no "type"; valid types: '
+                       f'{valid_surrogate_names()}')
+    name = cfg.pop('type')
+    valid = valid_surrogate_names()
+    if name not in valid:
+        raise KeyError(f'unknown surrogate {name!r}; valid names in '
+                       f'spikingjelly.activation_based.surrogate: {valid}')
+    return getattr(sj_surrogate, name)(**cfg)
+
+
+class SpikeRecordMixin:
+    """Common behaviour of the registered neurons (mix in before the
+    spikingjelly class).
+
+    * ``forward(x_seq, context=None)``: in ``step_mode='m'`` ``x_seq`` is
+      ``[T, B, ...]`` and so is the returned spike tensor (values exactly 0 or
+      1 for binary surrogates); in ``step_mode='s'`` both are ``[B, ...]``.
+      ``context`` (same shape as ``x_seq`` or broadcastable to it) is a
+      modulation statistic, e.g. the GLP output; neurons whose
+      :attr:`uses_context` is False ignore it.
+    * after each forward, :attr:`firing_rate` holds the mean spike value of
+      that call as a detached 0-d tensor (spikes per neuron per step,
+      dimensionless, in [0, 1]); ``None`` before the first forward. It is not
+      cleared by ``reset()`` / ``functional.reset_net`` so that statistics can
+      be read after a forward pass that started with a reset.
+    """
+
+    #: whether ``forward`` uses its ``context`` argument
+    uses_context = False
+
+    def _init_record(self) -> None:
+        self.firing_rate: Optional[torch.Tensor] = None
+
+    def _record(self, spikes: torch.Tensor) -> None:
+        with torch.no_grad():
+            self.firing_rate = spikes.detach().float().mean()
+
+    def forward(self, x_seq: torch.Tensor,
+                context: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Fire; see the class docstring for shapes. ``context`` is ignored
+        unless :attr:`uses_context`."""
+        if self.uses_context and context is not None:
+            out = super().forward(x_seq, context)
+        else:
+            out = super().forward(x_seq)
+        self._record(out)
+        return out
