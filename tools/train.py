@@ -55,9 +55,14 @@ def build_cfg(args) -> Config:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    if not torch.cuda.is_available():
-        # NCCL needs GPUs; CPU-only distributed runs use gloo
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # mmengine 0.10 assumes GPUs for DDP: CPU-only runs use gloo, which
+        # we start here, and a wrapper that takes CPU modules
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+        cfg.setdefault('model_wrapper_cfg', dict(
+            type='stftbox.DeviceAwareDistributedDataParallel'))
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(backend='gloo')
     return cfg
 
 

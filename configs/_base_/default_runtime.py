@@ -16,6 +16,9 @@ custom_hooks = [
     # remembers the epoch and calibration beta of the best validation HM and
     # stores them in every checkpoint's meta (used by tools/test.py)
     dict(type='CalibrationHook'),
+    # each epoch's randomness from (seed, epoch, rank): --resume reproduces
+    # an uninterrupted run
+    dict(type='EpochSeedHook'),
 ]
 
 env_cfg = dict(

@@ -77,14 +77,14 @@ class AVGZSLDataset(Dataset):
     out in ``benchmark.md``. The phase fixes the feature folders read and
     the seen/unseen classes:
 
-    ================ ======================================= ==================== ====================
-    phase            samples from                            seen classes         unseen classes
-    ================ ======================================= ==================== ====================
-    stage_1_train    stage_1_train                           stage_1_train        none
-    stage_1_val      stage_1_val_seen + stage_1_val_unseen   stage_1_val_seen     stage_1_val_unseen
-    stage_2_train    stage_1_train + val_seen + val_unseen   train + val_unseen   none
-    stage_2_test     stage_2_test_seen + test_unseen         stage_2_test_seen    stage_2_test_unseen
-    ================ ======================================= ==================== ====================
+    * ``stage_1_train``: samples from stage_1_train; seen = stage_1_train
+      classes; no unseen classes.
+    * ``stage_1_val``: stage_1_val_seen + stage_1_val_unseen; seen =
+      stage_1_val_seen, unseen = stage_1_val_unseen.
+    * ``stage_2_train``: stage_1_train + val_seen + val_unseen; seen =
+      stage_1_train + stage_1_val_unseen classes; no unseen classes.
+    * ``stage_2_test``: stage_2_test_seen + stage_2_test_unseen; seen =
+      stage_2_test_seen, unseen = stage_2_test_unseen.
 
     Class ids index the sorted ``all_class.txt``; clips whose class is in
     neither list are dropped. Audio and video clips are matched by name.
@@ -208,13 +208,15 @@ class AVGZSLDataset(Dataset):
         kwargs.update(cfg)
         rank, world = get_dist_info()
         if world > 1 and rank != 0:
-            barrier()
-        if not osp.isdir(self.data_root):
-            print_log(f'{self.data_root} missing: creating it with '
-                      f'prepare={typ}', logger='current')
-            fn(**kwargs)
-        if world > 1 and rank == 0:
-            barrier()
+            barrier()  # rank 0 prepares first
+        try:
+            if not osp.isdir(self.data_root):
+                print_log(f'{self.data_root} missing: creating it with '
+                          f'prepare={typ}', logger='current')
+                fn(**kwargs)
+        finally:
+            if world > 1 and rank == 0:
+                barrier()
 
     def _check_root(self):
         if osp.isdir(self.data_root):

@@ -63,3 +63,4 @@ def av_gzsl_collate(data_batch: List[dict]) -> dict:
                             audio_padding_mask=a_mask,
                             video_padding_mask=v_mask),
                 data_samples=dict(labels=labels))
+

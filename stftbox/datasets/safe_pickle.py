@@ -1,8 +1,9 @@
 """Restricted loading of the benchmark's pickles.
 
-The published temporal features (``features/<method>/{audio,video}/<split>/
-<Class>.pkl``) and the class-name embeddings (``word_embeddings_<ds>_normed.npy``,
-an ``np.save`` of a dict, i.e. a pickled 0-d object array) are Python pickles.
+The published temporal features
+(``features/<method>/{audio,video}/<split>/<Class>.pkl``) and the class-name
+embeddings (``word_embeddings_<ds>_normed.npy``, an ``np.save`` of a dict,
+i.e. a pickled 0-d object array) are Python pickles.
 Unpickling runs arbitrary code, so ``benchmark.md`` ("On-disk layout", last
 paragraph) asks for a restricted unpickler. :class:`RestrictedUnpickler` only
 resolves the globals that numpy needs to rebuild arrays, dtypes and scalars

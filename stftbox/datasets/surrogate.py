@@ -54,8 +54,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from stftbox.registry import FUNCTIONS
-from .class_embeddings import (MINILM_DIM, encode_class_names,
-                               word_embeddings_name)
+from .class_embeddings import encode_class_names, word_embeddings_name
 from .class_splits import ClassIndex, read_class_list, read_w2v_names, \
     w2v_csv_name
 from .errors import DatasetError

@@ -177,3 +177,25 @@ def test_default_cache_dir_and_dataloader_workers(layout):
                         collate_fn=av_gzsl_collate)
     labels = torch.cat([b['data_samples']['labels'] for b in loader])
     assert labels.tolist() == ds.labels.tolist()
+
+
+def test_mmengine_runner_builds_the_dataloader(layout):
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    root, _ = layout()
+    cfg = dict(batch_size=4, num_workers=0,
+               sampler=dict(type='ClassBalancedSampler', batch_size=4,
+                            num_batches=3),
+               collate_fn=dict(type='stftbox.av_gzsl_collate'),
+               dataset=dict(type='AVGZSLDataset',
+                            **ds_kwargs(root, phase='stage_2_train')))
+    with DefaultScope.overwrite_default_scope('stftbox'):
+        loader = Runner.build_dataloader(cfg, seed=0)
+    batches = list(loader)
+    assert len(batches) == 3
+    for b in batches:
+        labels = b['data_samples']['labels'].tolist()
+        # 4 = min(3 classes, 4) -> 3 classes x 1 + 1 extra clip
+        assert sorted(np.bincount(labels, minlength=3)[:3].tolist()) == [
+            1, 1, 2]
+        assert b['inputs']['audio'].shape[0] == 4

@@ -85,7 +85,8 @@ def test_csv_class_absent_from_all_class(layout):
 
 def test_split_txt_class_absent_from_all_class(layout):
     root, _ = layout()
-    path = osp.join(root, 'class-split', 'cls_split', 'stage_2_test_unseen.txt')
+    path = osp.join(root, 'class-split', 'cls_split',
+                    'stage_2_test_unseen.txt')
     with open(path, 'a') as f:
         f.write('Durian\n')
     with pytest.raises(DatasetError, match="stage_2_test_unseen.txt: class "

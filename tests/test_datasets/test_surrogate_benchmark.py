@@ -96,7 +96,7 @@ def test_surrogate_layout_loads(tmp_path):
     assert meta['seen_class_ids'] == [0, 1] and meta['unseen_class_ids'] == [2]
     assert meta['class_embeddings'].shape == (3, 384)
     with open(osp.join(root, MARKER)) as f:
-        assert json.load(f)['num_clips'] == 2 + 1 + 2 + 2 + 2 + 2
+        assert json.load(f)['num_clips'] == 2 + 1 + 2 + 2 + 2  # 5 folders
 
 
 def test_prepare_hook_determinism_and_skip(tmp_path):

@@ -25,7 +25,8 @@ train_batch_size = 64
 train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=2,
-    persistent_workers=True,
+    # fresh workers each epoch, seeded by EpochSeedHook (exact resume)
+    persistent_workers=False,
     # class-balanced batches, a fixed number per epoch (benchmark.md)
     sampler=dict(type='ClassBalancedSampler', batch_size=train_batch_size,
                  num_batches=300),

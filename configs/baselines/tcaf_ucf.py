@@ -1,0 +1,10 @@
+# TCaF-style baseline on UCF-GZSL with the published C3D/VGGish temporal
+# features (cls split), full 50-epoch schedule. Point the dataloaders'
+# data_root at the features (see configs/_base_/datasets/ucf_gzsl_cls.py):
+#   python tools/train.py configs/baselines/tcaf_ucf.py
+_base_ = [
+    './_models/tcaf.py', '../_base_/datasets/ucf_gzsl_cls.py',
+    '../_base_/schedules/adam_50e.py', '../_base_/default_runtime.py'
+]
+# [P] TCaF-style transformers train with a smaller learning rate
+optim_wrapper = dict(optimizer=dict(lr=7e-5))

@@ -1,0 +1,13 @@
+# STFT on UCF-GZSL: SeLaVi audio and video (512-d each) temporal features, main split.
+# Stage 1 of the benchmark protocol (train on stage-1 train, choose epoch and
+# calibration beta on validation); tools/run_protocol.py runs both stages.
+# Needs the published features under data/avgzsl_benchmark_non_averaged_datasets
+# (tools/dataset_converters/download_avgzsl.py, docs/data.md).
+_base_ = [
+    './_base_/models/stft.py', './_base_/datasets/ucf_gzsl_main.py',
+    './_base_/schedules/adam_50e.py', './_base_/default_runtime.py'
+]
+model = dict(
+    backbone=dict(audio_channels=512, video_channels=512))
+# [I] transformer-style learning rate (method.md: 1e-3 AVCA, 5e-5 TCaF)
+optim_wrapper = dict(optimizer=dict(lr=1e-4))

@@ -1,0 +1,120 @@
+"""End-to-end: tools/train.py and tools/test.py on the demo config, exact
+resume, the missing-data message, and a 2-process gloo (DDP) run."""
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from stftbox.utils import safe_torch_load
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SCORE_ROW = re.compile(r'^\s*([\d.]+) \|\s+([\d.]+) \|\s+([\d.]+) \|\s+'
+                       r'([\d.]+)\s*$', re.M)
+
+
+def run(args, timeout=600, **kwargs):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable] + args, cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout,
+                          **kwargs)
+
+
+def cfg_args(options):
+    return ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
+
+
+def test_train_then_test_demo(surrogate_root, short_run, tmp_path):
+    work = tmp_path / 'work'
+    res = run(['tools/train.py', 'configs/stft_demo.py', '--work-dir',
+               str(work)] + cfg_args(short_run(surrogate_root)))
+    assert res.returncode == 0, res.stderr[-3000:]
+    scores = SCORE_ROW.findall(res.stdout)
+    assert scores, res.stdout[-2000:]
+    s, u, hm, zsl = map(float, scores[-1])
+    assert 0 <= s <= 100 and 0 <= u <= 100 and 0 <= zsl <= 100
+    expected_hm = 0 if s + u == 0 else 2 * s * u / (s + u)
+    assert hm == pytest.approx(expected_hm, abs=0.02)
+    ckpt = work / 'epoch_2.pth'
+    meta = safe_torch_load(ckpt)['meta']
+    assert set(meta['calibration']) >= {'beta', 'epoch', 'HM'}
+    assert 0.0 <= meta['calibration']['beta'] <= 3.0
+
+    out = tmp_path / 'test.json'
+    res = run(['tools/test.py', 'configs/stft_demo.py', str(ckpt), '--out',
+               str(out), '--work-dir', str(tmp_path / 'test')] +
+              cfg_args(short_run(surrogate_root)))
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = json.loads(out.read_text())
+    assert metrics['gzsl/beta'] == pytest.approx(meta['calibration']['beta'])
+    assert set(metrics) >= {'gzsl/S', 'gzsl/U', 'gzsl/HM', 'gzsl/ZSL'}
+    assert SCORE_ROW.search(res.stdout)
+
+
+def build_runner(options, work_dir, **extra):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from stftbox.apis import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(REPO, 'configs/stft_demo.py'))
+    cfg.merge_from_dict(options)
+    cfg.work_dir = str(work_dir)
+    cfg.update(extra)
+    cfg.default_hooks.checkpoint.max_keep_ckpts = -1
+    return Runner.from_cfg(cfg)
+
+
+def test_resume_equals_uninterrupted(surrogate_root, short_run, tmp_path):
+    opts = short_run(surrogate_root, epochs=2, batches=2)
+    build_runner(opts, tmp_path / 'full').train()
+    opts1 = dict(opts, **{'train_cfg.max_epochs': 1})
+    build_runner(opts1, tmp_path / 'part').train()
+    # a "killed" run picks up from its last checkpoint
+    build_runner(opts, tmp_path / 'part', resume=True,
+                 load_from=str(tmp_path / 'part' / 'epoch_1.pth')).train()
+    full = safe_torch_load(tmp_path / 'full' / 'epoch_2.pth')
+    part = safe_torch_load(tmp_path / 'part' / 'epoch_2.pth')
+    assert full['state_dict'].keys() == part['state_dict'].keys()
+    for key, value in full['state_dict'].items():
+        assert torch.equal(value, part['state_dict'][key]), key
+    assert full['meta']['calibration'] == part['meta']['calibration']
+    # and differs from a run with another seed (the check can fail)
+    other = dict(opts, **{'randomness.seed': 7})
+    build_runner(other, tmp_path / 'other').train()
+    seeded = safe_torch_load(tmp_path / 'other' / 'epoch_2.pth')
+    assert any(not torch.equal(v, seeded['state_dict'][k])
+               for k, v in full['state_dict'].items())
+
+
+def test_missing_real_data_is_one_clear_line(tmp_path):
+    missing = tmp_path / 'nowhere' / 'VGGSound'
+    opts = {f'{s}_dataloader.dataset.data_root': str(missing)
+            for s in ('train', 'val', 'test')}
+    res = run(['tools/train.py', 'configs/stft_vggsound.py', '--work-dir',
+               str(tmp_path / 'w')] + cfg_args(opts), timeout=120)
+    assert res.returncode != 0
+    assert 'Traceback' not in res.stderr
+    err = res.stderr.strip().splitlines()[-1]
+    assert str(missing) in err and 'vggsound-supervised-temporal.zip' in err
+
+
+def test_two_process_gloo_training(surrogate_root, short_run, tmp_path):
+    opts = short_run(surrogate_root, epochs=1, batches=2, batch_size=8)
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    res = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         '--master_port=29611', 'tools/train.py', 'configs/stft_demo.py',
+         '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'ddp')] +
+        cfg_args(opts), cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'Distributed launcher: pytorch' in res.stdout + res.stderr
+    assert 'Distributed training: True' in res.stdout
+    assert 'GPU number: 2' in res.stdout  # mmengine's name for world size
+    assert SCORE_ROW.search(res.stdout)
+    assert (tmp_path / 'ddp' / 'epoch_1.pth').exists()

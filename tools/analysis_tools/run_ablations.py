@@ -1,0 +1,281 @@
+"""Train the STFT demo, its ablations and the baselines on the bundled data
+with one schedule and seed, and write the comparison table.
+
+    python tools/analysis_tools/run_ablations.py [--only NAME ...]
+        [--work-root work_dirs/ablations] [--out docs/ablations.md]
+        [--collect-only] [--cfg-options k=v ...]
+
+Every run is ``python tools/train.py CONFIG --work-dir
+<work-root>/<name>`` in a subprocess (the configs share the schedule and
+seed of ``configs/stft_demo.py``; ``tests/test_configs.py`` checks that).
+For each run the script collects
+
+* the best validation S / U / HM / ZSL (percent) and its epoch and beta,
+  from ``meta['calibration']`` of the run's checkpoints (written by
+  ``CalibrationHook``), else from the table ``tools/train.py`` prints;
+* the number of parameters (the model built from the config);
+* training clips/s: the config's batch size divided by the median logged
+  iteration time of the run (``vis_data/scalars.json``; includes data
+  loading, excludes validation);
+* the wall time of the whole run (training + validation).
+
+and writes a markdown table to ``--out``. ``--collect-only`` skips training
+and rebuilds the table from existing work dirs.
+
+Raises ``SystemExit`` with a message when a run fails or leaves no scores.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import re
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+#: (name, config, what it changes), in table order
+RUNS = [
+    ('stft_demo', 'configs/stft_demo.py',
+     'STFT: dynamic-threshold LIF + GLP + TSF, Tucker fusion (2 scales)'),
+    ('no_glp', 'configs/ablations/stft_demo_no_glp.py',
+     'STFT without global-local pooling'),
+    ('no_tsf', 'configs/ablations/stft_demo_no_tsf.py',
+     'STFT without time-step factor (mean over steps)'),
+    ('fixed_threshold', 'configs/ablations/stft_demo_fixed_threshold.py',
+     'STFT with plain LIF (fixed threshold)'),
+    ('concat_fusion', 'configs/ablations/stft_demo_concat_fusion.py',
+     'STFT with concat fusion instead of Tucker'),
+    ('bilinear_fusion', 'configs/ablations/stft_demo_bilinear_fusion.py',
+     'STFT with full bilinear fusion instead of Tucker'),
+    ('tcaf_demo', 'configs/baselines/tcaf_demo.py',
+     'TCaF-style: cross-modal transformer, CE + regression + rec.'),
+    ('avca_demo', 'configs/baselines/avca_demo.py',
+     'AVCA-style: averaged features, audio<->video cross-attention'),
+    ('avmst_demo', 'configs/baselines/avmst_demo.py',
+     'AVMST-style: IF-neuron SNN branch + transformer, concat fusion'),
+    ('avgzsl_baseline_demo', 'configs/avgzsl_baseline_demo.py',
+     'temporal mean + MLP'),
+]
+
+SCORE_KEYS = ('S', 'U', 'HM', 'ZSL')
+_TABLE_RE = re.compile(
+    r'Best validation \(epoch (\d+), beta ([-\d.]+)\)\s*\n[^\n]*\n'
+    r'\s*([-\d.]+)\s*\|\s*([-\d.]+)\s*\|\s*([-\d.]+)\s*\|\s*([-\d.]+)')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--only', nargs='+', metavar='NAME',
+                        help='run only these names: ' +
+                        ', '.join(n for n, _, _ in RUNS))
+    parser.add_argument('--work-root', default='work_dirs/ablations')
+    parser.add_argument('--out', default='docs/ablations.md')
+    parser.add_argument('--collect-only', action='store_true',
+                        help='do not train; read existing work dirs')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='passed on to every tools/train.py run')
+    return parser.parse_args(argv)
+
+
+def scores_from_checkpoints(work_dir: str) -> Optional[Dict[str, float]]:
+    """``meta['calibration']`` of the newest checkpoint in ``work_dir``
+    (``dict(S, U, HM, ZSL, beta, epoch)``) or None when there is none."""
+    from stftbox.utils import safe_torch_load
+    ckpts = sorted(glob.glob(osp.join(work_dir, '*.pth')),
+                   key=osp.getmtime, reverse=True)
+    for path in ckpts:
+        meta = safe_torch_load(path).get('meta') or {}
+        if meta.get('calibration'):
+            return dict(meta['calibration'])
+    return None
+
+
+def scores_from_stdout(text: str) -> Optional[Dict[str, float]]:
+    """Parse the final table of ``tools/train.py`` (``print_scores``)."""
+    found = _TABLE_RE.findall(text)
+    if not found:
+        return None
+    epoch, beta, *vals = found[-1]
+    out = {k: float(v) for k, v in zip(SCORE_KEYS, vals)}
+    out.update(epoch=int(epoch), beta=float(beta))
+    return out
+
+
+def train_clips_per_second(work_dir: str, batch_size: int) -> Optional[float]:
+    """``batch_size / median(iteration time)`` over the training entries
+    of the newest ``vis_data/scalars.json`` in ``work_dir`` (None if absent).
+    """
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    if not files:
+        return None
+    times = []
+    with open(files[-1]) as f:
+        for line in f:
+            rec = json.loads(line)
+            if 'loss' in rec and 'time' in rec:
+                times.append(float(rec['time']))
+    return batch_size / statistics.median(times) if times else None
+
+
+def model_summary(config: str):
+    """``(parameters, train batch size)`` of a config's model."""
+    from mmengine.config import Config
+
+    from stftbox.apis import register_all_modules
+    from stftbox.registry import MODELS
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(REPO, config))
+    model = MODELS.build(cfg.model)
+    return (sum(p.numel() for p in model.parameters()),
+            int(cfg.train_dataloader.batch_size))
+
+
+def train(config: str, work_dir: str, cfg_options: List[str]) -> float:
+    """Run ``tools/train.py``; stdout goes to ``<work_dir>/train_stdout.txt``
+    and to our stdout. Returns the wall time in seconds.
+
+    Raises:
+        SystemExit: if the training process fails.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
+    if cfg_options:
+        cmd += ['--cfg-options', *cfg_options]
+    print('$', ' '.join(cmd), flush=True)
+    start = time.time()
+    with open(osp.join(work_dir, 'train_stdout.txt'), 'w') as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            log.write(line)
+            if 'Best validation' in line or 'Epoch(val)' in line and \
+                    'gzsl/HM' in line:
+                print('  ', line.rstrip(), flush=True)
+        proc.wait()
+    wall = time.time() - start
+    if proc.returncode:
+        raise SystemExit(f'{config} failed (exit {proc.returncode}); see '
+                         f'{work_dir}/train_stdout.txt')
+    with open(osp.join(work_dir, 'wall_time.txt'), 'w') as f:
+        f.write(f'{wall:.1f}\n')
+    return wall
+
+
+def collect(name: str, config: str, work_dir: str) -> dict:
+    """Scores, parameters, speed and wall time of one finished run.
+
+    Raises:
+        SystemExit: if the run left no scores.
+    """
+    scores = scores_from_checkpoints(work_dir)
+    if scores is None:
+        stdout = osp.join(work_dir, 'train_stdout.txt')
+        if osp.exists(stdout):
+            with open(stdout) as f:
+                scores = scores_from_stdout(f.read())
+    if scores is None:
+        raise SystemExit(f'{name}: no scores in {work_dir} (train it first)')
+    params, batch = model_summary(config)
+    wall = None
+    if osp.exists(osp.join(work_dir, 'wall_time.txt')):
+        with open(osp.join(work_dir, 'wall_time.txt')) as f:
+            wall = float(f.read())
+    return dict(name=name, config=config, scores=scores, params=params,
+                clips_per_s=train_clips_per_second(work_dir, batch),
+                wall_s=wall)
+
+
+def render(rows: List[dict], cfg_options: List[str]) -> str:
+    """The markdown page (``docs/ablations.md``)."""
+    import torch
+    from mmengine.config import Config
+    desc = {n: d for n, _, d in RUNS}
+    ref = Config.fromfile(osp.join(REPO, 'configs/stft_demo.py'))
+    sched = (f'{ref.train_cfg.max_epochs} epochs x '
+             f'{ref.train_dataloader.sampler.num_batches} class-balanced '
+             f'batches of {ref.train_dataloader.batch_size}, Adam lr '
+             f'{ref.optim_wrapper.optimizer.lr:g}, seed '
+             f'{ref.randomness.seed}')
+    opts = (' --cfg-options ' + ' '.join(cfg_options)) if cfg_options else ''
+    lines = [
+        '# Ablations and baselines on the bundled surrogate data',
+        '',
+        'All runs: the surrogate of UCF-GZSL (synthetic features, real class',
+        'splits and class-name embeddings; `configs/_base_/datasets/'
+        'ucf_gzsl_surrogate.py`),',
+        'the schedule and seed of `configs/stft_demo.py`',
+        f'({sched}), stage-1',
+        'validation with the calibration sweep; scores are those of the',
+        'epoch with the best validation HM (percent). **The surrogate says',
+        'nothing about the published benchmark**: the numbers only compare',
+        'the variants with each other, and with one seed each a difference',
+        'of a few points can be noise.',
+        '',
+        'Rerun (about 15-30 min on 2 CPU cores):',
+        '',
+        '```shell',
+        f'python tools/analysis_tools/run_ablations.py{opts}',
+        '```',
+        '',
+        '| run | config | S | U | HM | ZSL | best epoch | beta | params |'
+        ' train clips/s | wall s |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    for r in rows:
+        s = r['scores']
+        cps = f"{r['clips_per_s']:.0f}" if r['clips_per_s'] else '-'
+        wall = f"{r['wall_s']:.0f}" if r['wall_s'] else '-'
+        lines.append(
+            f"| {r['name']} | `{r['config']}` | "
+            + ' | '.join(f'{s[k]:.2f}' for k in SCORE_KEYS)
+            + f" | {int(s['epoch'])} | {s['beta']:.2f} | {r['params']:,} | "
+            f'{cps} | {wall} |')
+    lines += ['', 'What each run changes:', '']
+    lines += [f"* `{r['name']}`: {desc.get(r['name'], '')}" for r in rows]
+    lines += [
+        '',
+        '`train clips/s` is the batch size over the median logged iteration',
+        'time of the run (data loading included, validation excluded) on a',
+        f'shared CPU machine (torch {torch.__version__}, '
+        f'{torch.get_num_threads()} threads); it is noisy.',
+        '`best epoch` counts trained epochs (1-based). `wall s` is the whole',
+        'run including validation after every epoch.',
+        '',
+    ]
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runs = RUNS
+    if args.only:
+        known = {n for n, _, _ in RUNS}
+        unknown = set(args.only) - known
+        if unknown:
+            raise SystemExit(f'unknown names {sorted(unknown)}; known: '
+                             f'{sorted(known)}')
+        runs = [r for r in RUNS if r[0] in args.only]
+    rows = []
+    for name, config, _ in runs:
+        work_dir = osp.join(args.work_root, name)
+        if not args.collect_only:
+            train(config, osp.join(REPO, work_dir), args.cfg_options)
+        rows.append(collect(name, config, osp.join(REPO, work_dir)))
+        s = rows[-1]['scores']
+        print(f'{name}: ' + ', '.join(f'{k} {s[k]:.2f}' for k in SCORE_KEYS),
+              flush=True)
+    out = osp.join(REPO, args.out)
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    with open(out, 'w') as f:
+        f.write(render(rows, args.cfg_options))
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
