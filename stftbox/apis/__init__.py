@@ -1,5 +1,6 @@
 """Helpers for the tools and for using stftbox from Python."""
 from .report import format_scores, print_scores
+from .protocol import run_protocol
 from .setup_env import register_all_modules
 
-__all__ = ['register_all_modules', 'format_scores', 'print_scores']
+__all__ = ['register_all_modules', 'format_scores', 'print_scores', 'run_protocol']

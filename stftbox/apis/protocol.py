@@ -1,0 +1,136 @@
+"""The two-stage AV-GZSL protocol (benchmark.md, Evaluation step 5)."""
+import copy
+import json
+import os
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from stftbox.utils import sha256_file
+
+
+def _write_json(path: str, data: dict) -> None:
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _read_json(path: str) -> Optional[dict]:
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _set_phase(cfg: Config, loader: str, phase: str) -> None:
+    cfg[loader]['dataset']['phase'] = phase
+
+
+def _calibration_hook(runner: Runner) -> dict:
+    for hook in runner.hooks:
+        if type(hook).__name__ == 'CalibrationHook':
+            return hook.best
+    raise RuntimeError('run_protocol: the config has no CalibrationHook in '
+                       'custom_hooks; it records the best epoch and beta')
+
+
+def stage1_config(cfg: Config, work_dir: str) -> Config:
+    """Stage 1: train on ``stage_1_train``, validate on ``stage_1_val``
+    (sweeping beta) after every epoch."""
+    cfg = copy.deepcopy(cfg)
+    cfg.work_dir = work_dir
+    cfg.experiment_name = 'stage1'
+    _set_phase(cfg, 'train_dataloader', 'stage_1_train')
+    _set_phase(cfg, 'val_dataloader', 'stage_1_val')
+    cfg.val_evaluator.calibration = 'sweep'
+    return cfg
+
+
+def stage2_config(cfg: Config, work_dir: str, epochs: int,
+                  beta: float) -> Config:
+    """Stage 2: retrain on ``stage_2_train`` (stage-1 train + val seen + val
+    unseen) for ``epochs`` epochs without validation, then test on
+    ``stage_2_test`` with the fixed ``beta``. Schedulers that monitor a
+    validation metric (``ReduceOnPlateauLR``) have nothing to monitor and
+    are dropped; the learning rate stays at its initial value."""
+    cfg = copy.deepcopy(cfg)
+    cfg.work_dir = work_dir
+    cfg.experiment_name = 'stage2'
+    _set_phase(cfg, 'train_dataloader', 'stage_2_train')
+    _set_phase(cfg, 'test_dataloader', 'stage_2_test')
+    cfg.train_cfg.max_epochs = int(epochs)
+    cfg.train_cfg.val_interval = int(epochs) + 1
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.param_scheduler = [
+        s for s in (cfg.get('param_scheduler') or [])
+        if 'monitor' not in s]
+    cfg.default_hooks.checkpoint.save_best = None
+    cfg.test_evaluator.calibration = float(beta)
+    return cfg
+
+
+def run_protocol(cfg: Config, work_dir: str) -> dict:
+    """Run both stages of the AV-GZSL protocol and test.
+
+    Stage 1 trains on stage-1 train and picks the epoch and calibration beta
+    with the best validation HM (``CalibrationHook``). Stage 2 retrains from
+    scratch on train + val for that many epochs (best epoch + 1 counted from
+    0) and tests on stage-2 test with the chosen beta, no sweep.
+
+    The work is resumable: ``<work_dir>/stage1.json`` marks a finished
+    stage 1 (it is not repeated); an interrupted stage 2 resumes from its
+    last checkpoint in ``<work_dir>/stage2``.
+
+    Args:
+        cfg (Config): a stage-1 config (train / val / test dataloaders, a
+            ``GZSLMetric`` evaluator, ``CalibrationHook``).
+        work_dir (str): output folder.
+
+    Returns:
+        dict: the summary also written to ``<work_dir>/protocol.json``:
+        ``stage1`` (epoch, beta, S, U, HM, ZSL on validation), ``test``
+        (S, U, HM, ZSL in percent), ``beta``, ``epochs``, ``config``,
+        ``checkpoint`` and its ``checkpoint_sha256``.
+
+    Raises:
+        RuntimeError: if stage 1 produced no validation result.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    stage1_file = osp.join(work_dir, 'stage1.json')
+    stage1 = _read_json(stage1_file)
+    if stage1 is None:
+        runner = Runner.from_cfg(stage1_config(cfg, osp.join(work_dir,
+                                                             'stage1')))
+        runner.train()
+        stage1 = _calibration_hook(runner)
+        if not stage1:
+            raise RuntimeError('run_protocol: stage 1 recorded no '
+                               'validation HM (is val_interval > epochs?)')
+        _write_json(stage1_file, stage1)
+    epochs, beta = int(stage1['epoch']), float(stage1['beta'])
+
+    stage2_dir = osp.join(work_dir, 'stage2')
+    cfg2 = stage2_config(cfg, stage2_dir, epochs, beta)
+    final_ckpt = osp.join(stage2_dir, f'epoch_{epochs}.pth')
+    if osp.isfile(osp.join(stage2_dir, 'last_checkpoint')):
+        cfg2.resume = True
+    runner = Runner.from_cfg(cfg2)
+    if not osp.isfile(final_ckpt):
+        runner.train()
+    else:
+        runner.load_checkpoint(final_ckpt)
+    metrics = runner.test()
+    summary = dict(
+        config=cfg.filename,
+        stage1=stage1,
+        epochs=epochs,
+        beta=beta,
+        test={k.split('/')[-1]: v for k, v in metrics.items()
+              if k.split('/')[-1] in ('S', 'U', 'HM', 'ZSL')},
+        checkpoint=final_ckpt,
+        checkpoint_sha256=sha256_file(final_ckpt))
+    _write_json(osp.join(work_dir, 'protocol.json'), summary)
+    return summary

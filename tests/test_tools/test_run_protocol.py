@@ -1,0 +1,59 @@
+"""The two-stage protocol on the tiny surrogate: stage-2 length and beta come
+from stage 1, the summary is complete, and a rerun does not repeat stage 1."""
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from stftbox.apis import register_all_modules, run_protocol
+from stftbox.apis.protocol import stage2_config
+from stftbox.utils import sha256_file
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def demo_cfg(options):
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(REPO, 'configs/stft_demo.py'))
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def test_stage2_config_drops_validation_and_fixes_beta(surrogate_root,
+                                                       short_run):
+    cfg = stage2_config(demo_cfg(short_run(surrogate_root)), '/tmp/x', 3,
+                        0.6)
+    assert cfg.train_cfg.max_epochs == 3
+    assert cfg.train_dataloader.dataset.phase == 'stage_2_train'
+    assert cfg.test_dataloader.dataset.phase == 'stage_2_test'
+    assert cfg.val_dataloader is None and cfg.val_evaluator is None
+    assert cfg.test_evaluator.calibration == 0.6
+    assert all('monitor' not in s for s in cfg.param_scheduler)
+
+
+def test_protocol_runs_and_resumes(surrogate_root, short_run, tmp_path):
+    cfg = demo_cfg(short_run(surrogate_root, epochs=2, batches=2))
+    work = str(tmp_path / 'proto')
+    summary = run_protocol(cfg, work)
+    stage1 = summary['stage1']
+    assert 1 <= stage1['epoch'] <= 2
+    assert summary['epochs'] == stage1['epoch']
+    assert summary['beta'] == stage1['beta']
+    assert set(summary['test']) == {'S', 'U', 'HM', 'ZSL'}
+    t = summary['test']
+    hm = 0 if t['S'] + t['U'] == 0 else 2 * t['S'] * t['U'] / (t['S'] + t['U'])
+    assert t['HM'] == pytest.approx(hm)
+    assert summary['checkpoint'].endswith(f"epoch_{stage1['epoch']}.pth")
+    assert summary['checkpoint_sha256'] == sha256_file(summary['checkpoint'])
+    on_disk = json.loads((tmp_path / 'proto' / 'protocol.json').read_text())
+    assert on_disk['test'] == summary['test']
+
+    # a rerun reuses stage 1 and the finished stage-2 checkpoint
+    stage1_logs = sorted(os.listdir(osp.join(work, 'stage1')))
+    mtime = os.path.getmtime(osp.join(work, 'stage1.json'))
+    again = run_protocol(cfg, work)
+    assert sorted(os.listdir(osp.join(work, 'stage1'))) == stage1_logs
+    assert os.path.getmtime(osp.join(work, 'stage1.json')) == mtime
+    assert again['test'] == pytest.approx(summary['test'])
