@@ -19,6 +19,7 @@ import hashlib
 import http.client
 import os
 import os.path as osp
+import pathlib
 import re
 import socket
 import time
@@ -412,6 +413,8 @@ def zoo_download_url(entry, mirror=None):
     With a mirror (argument or ``$STFTBOX_MIRROR``) the URL is
     ``<mirror>/<entry filename>`` (also for entries not yet released, so
     people can host their own checkpoints); otherwise the entry's ``url``.
+    A ``url`` without a scheme is a path relative to ``model_zoo.yml`` (a
+    checkpoint shipped in the repository) and becomes a ``file://`` URL.
 
     Args:
         entry (dict): a :func:`stftbox.utils.model_zoo.get_entry` result.
@@ -434,6 +437,12 @@ def zoo_download_url(entry, mirror=None):
             f"model {entry['name']!r} has no download URL (status: "
             f"{entry['status']}); set STFTBOX_MIRROR or pass a mirror if you "
             f"host {entry['filename']} yourself")
+    if not urllib.parse.urlsplit(entry['url']).scheme:
+        # a path relative to the zoo file: a checkpoint shipped in the repo
+        from .model_zoo import model_zoo_path
+        local = osp.join(osp.dirname(osp.abspath(model_zoo_path())),
+                         entry['url'])
+        return pathlib.Path(local).as_uri()
     return entry['url']
 
 

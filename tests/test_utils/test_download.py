@@ -252,3 +252,24 @@ def test_downloaded_html_is_not_a_checkpoint(http_server, tmp_path,
     assert path in str(err.value)
     assert 'not a PyTorch checkpoint' in str(err.value)
     assert 'HTML' in str(err.value)
+
+
+def test_zoo_entry_shipped_in_the_repository(tmp_path, monkeypatch,
+                                             isolated_cache):
+    """A ``url`` without a scheme is a path relative to the zoo file."""
+    data = _checkpoint_bytes(tmp_path)
+    (tmp_path / 'checkpoints').mkdir()
+    (tmp_path / 'checkpoints' / 'shipped.pth').write_bytes(data)
+    _write_zoo(tmp_path, monkeypatch, [
+        dict(name='shipped', filename='shipped.pth',
+             url='checkpoints/shipped.pth',
+             sha256=hashlib.sha256(data).hexdigest(), status='released'),
+        dict(name='shipped_bad', filename='shipped_bad.pth',
+             url='checkpoints/shipped.pth', sha256='b' * 64,
+             status='released')])
+    path = resolve_checkpoint('shipped', progress=False)
+    assert path == str(isolated_cache / 'checkpoints' / 'shipped.pth')
+    assert open(path, 'rb').read() == data
+    with pytest.raises(ChecksumError, match='b' * 64):
+        resolve_checkpoint('shipped_bad', progress=False)
+    assert not (isolated_cache / 'checkpoints' / 'shipped_bad.pth').exists()
