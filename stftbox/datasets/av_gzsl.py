@@ -229,7 +229,9 @@ class AVGZSLDataset(Dataset):
             f'(class-split/ and features/{self.feature_method}/). Download '
             f'{FEATURE_URL_BASE}{ds}-supervised-temporal.zip (C3D/VGGish) '
             f'or {FEATURE_URL_BASE}{ds}-selavi-temporal.zip (SeLaVi) and '
-            f'unzip it under {parent}; see docs/data.md')
+            f'unzip it under {parent} (or run python tools/'
+            f'dataset_converters/download_avgzsl.py {ds} supervised --root '
+            f'{parent}); see docs/data.md')
 
     def _feature_dir(self, modality: str, split_name: str = '') -> str:
         return osp.join(self.data_root, 'features', self.feature_method,
