@@ -96,6 +96,24 @@ def test_padded_steps_do_not_change_the_output():
     torch.testing.assert_close(alone[0], out['embedding'][2])
 
 
+def test_padded_clip_does_not_depend_on_its_batch():
+    torch.manual_seed(3)
+    bb = _build().eval()
+    short_a, short_v = torch.randn(1, 3, 7), torch.randn(1, 4, 9)
+    alone = bb(short_a, short_v, torch.zeros(1, 3, dtype=torch.bool),
+               torch.zeros(1, 4, dtype=torch.bool))['embedding'][0]
+    # the same clip padded to a longer neighbour's lengths
+    a = torch.zeros(2, 7, 7)
+    v = torch.zeros(2, 9, 9)
+    a[0, :3], v[0, :4] = short_a[0], short_v[0]
+    a[1], v[1] = torch.randn(7, 7), torch.randn(9, 9)
+    am = torch.zeros(2, 7, dtype=torch.bool)
+    vm = torch.zeros(2, 9, dtype=torch.bool)
+    am[0, 3:], vm[0, 4:] = True, True
+    batched = bb(a, v, am, vm)['embedding'][0]
+    torch.testing.assert_close(batched, alone)
+
+
 @pytest.mark.parametrize('ftype,cls', [('ConcatFusion', ConcatFusion),
                                        ('BilinearFusion', BilinearFusion),
                                        ('TuckerFusion', TuckerFusion)])

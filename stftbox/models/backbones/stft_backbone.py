@@ -48,6 +48,28 @@ def _fill(cfg: dict, forced: Dict[str, int], defaults: Dict[str, int],
     return cfg
 
 
+def pack_valid_steps(x: torch.Tensor, padding_mask: torch.Tensor) -> tuple:
+    """Move every clip's valid steps to the front, in order, padding last.
+
+    The SNN branch sees audio and video steps in one sequence; joined as
+    ``[audio padded to the batch's longest audio, video]`` the neighbours of
+    a clip's last audio step (local pooling windows) would depend on the
+    other clips in the batch. Packed, a clip's sequence is ``[its audio
+    steps, its video steps, padding]`` whatever the batch.
+
+    Args:
+        x (Tensor): ``[B, L, C]`` steps.
+        padding_mask (Tensor): ``[B, L]`` bool, True = padded step.
+
+    Returns:
+        tuple: packed ``x`` ``[B, L, C]`` and its mask ``[B, L]``.
+    """
+    order = torch.sort(padding_mask.to(torch.uint8), dim=1,
+                       stable=True).indices
+    packed = x.gather(1, order.unsqueeze(-1).expand_as(x))
+    return packed, padding_mask.gather(1, order)
+
+
 @MODELS.register_module()
 class STFTBackbone(BaseModule):
     """Spiking Tucker Fusion Transformer backbone (STFT, Fig. 2; [A]/[S]).
@@ -186,8 +208,8 @@ class STFTBackbone(BaseModule):
         a = self.audio_encoder(audio, am)           # [B, La, d]
         v = self.video_encoder(video, vm)           # [B, Lv, d]
 
-        snn = self.snn_branch(torch.cat([a, v], dim=1),
-                              torch.cat([am, vm], dim=1))
+        snn = self.snn_branch(*pack_valid_steps(torch.cat([a, v], dim=1),
+                                                torch.cat([am, vm], dim=1)))
         trans = self.transformer_branch(a, v, am, vm)
         r, s = trans['embedding'], snn['embedding']
         if self.multi_scale:
