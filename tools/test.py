@@ -18,7 +18,8 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from stftbox.apis import print_scores, register_all_modules
+from stftbox.apis import (print_scores, register_all_modules,
+                          setup_cpu_distributed)
 from stftbox.datasets import DatasetError
 from stftbox.utils import (CheckpointError, DownloadError,
                            load_checkpoint_safely, resolve_checkpoint,
@@ -54,6 +55,7 @@ def main():
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from, cfg.resume = None, False
+    setup_cpu_distributed(cfg, args.launcher)
     try:
         ckpt = resolve_checkpoint(args.checkpoint)
         beta = args.beta
@@ -62,6 +64,11 @@ def main():
             beta = meta.get('calibration', {}).get('beta')
         if beta is not None:
             cfg.test_evaluator.calibration = float(beta)
+        else:
+            print('warning: the checkpoint records no calibration beta '
+                  '(meta.calibration) and --beta is not given; using the '
+                  "config's test_evaluator.calibration="
+                  f'{cfg.test_evaluator.calibration}', file=sys.stderr)
         runner = Runner.from_cfg(cfg)
         load_checkpoint_safely(runner.model, ckpt, strict=True)
         metrics = runner.test()

@@ -8,11 +8,11 @@ import os
 import os.path as osp
 import sys
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from stftbox.apis import print_scores, register_all_modules
+from stftbox.apis import (print_scores, register_all_modules,
+                          setup_cpu_distributed)
 from stftbox.datasets import DatasetError
 
 
@@ -55,14 +55,7 @@ def build_cfg(args) -> Config:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        # mmengine 0.10 assumes GPUs for DDP: CPU-only runs use gloo, which
-        # we start here, and a wrapper that takes CPU modules
-        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-        cfg.setdefault('model_wrapper_cfg', dict(
-            type='stftbox.DeviceAwareDistributedDataParallel'))
-        if not torch.distributed.is_initialized():
-            torch.distributed.init_process_group(backend='gloo')
+    setup_cpu_distributed(cfg, args.launcher)
     return cfg
 
 

@@ -19,6 +19,9 @@ custom_hooks = [
     # each epoch's randomness from (seed, epoch, rank): --resume reproduces
     # an uninterrupted run
     dict(type='EpochSeedHook'),
+    # re-saves epoch_N.pth after validation N (scheduler stepped, calibration
+    # recorded), so that --resume continues exactly
+    dict(type='ValStateCheckpointHook'),
 ]
 
 env_cfg = dict(

@@ -1,5 +1,6 @@
 """The two-stage AV-GZSL protocol (benchmark.md, Evaluation step 5)."""
 import copy
+import hashlib
 import json
 import os
 import os.path as osp
@@ -50,12 +51,14 @@ def stage1_config(cfg: Config, work_dir: str) -> Config:
 
 
 def stage2_config(cfg: Config, work_dir: str, epochs: int,
-                  beta: float) -> Config:
+                  beta: float, stage1: Optional[dict] = None) -> Config:
     """Stage 2: retrain on ``stage_2_train`` (stage-1 train + val seen + val
     unseen) for ``epochs`` epochs without validation, then test on
     ``stage_2_test`` with the fixed ``beta``. Schedulers that monitor a
     validation metric (``ReduceOnPlateauLR``) have nothing to monitor and
-    are dropped; the learning rate stays at its initial value."""
+    are dropped; the learning rate stays at its initial value. The
+    ``CalibrationHook`` stores ``stage1`` (with ``beta``) in the stage-2
+    checkpoints, so ``tools/test.py`` uses the protocol's beta."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
     cfg.experiment_name = 'stage2'
@@ -69,6 +72,11 @@ def stage2_config(cfg: Config, work_dir: str, epochs: int,
         if 'monitor' not in s]
     cfg.default_hooks.checkpoint.save_best = None
     cfg.test_evaluator.calibration = float(beta)
+    # no validation in stage 2: its checkpoints carry the stage-1 choice
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'CalibrationHook':
+            hook['best'] = dict(stage1 or {}, beta=float(beta),
+                                epoch=int(epochs))
     return cfg
 
 
@@ -96,11 +104,17 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
         ``checkpoint`` and its ``checkpoint_sha256``.
 
     Raises:
-        RuntimeError: if stage 1 produced no validation result.
+        RuntimeError: if stage 1 produced no validation result, or
+            ``stage1.json`` in ``work_dir`` was made with another config.
     """
     os.makedirs(work_dir, exist_ok=True)
     stage1_file = osp.join(work_dir, 'stage1.json')
+    fingerprint = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
     stage1 = _read_json(stage1_file)
+    if stage1 is not None and stage1.get('config_sha256') != fingerprint:
+        raise RuntimeError(
+            f'run_protocol: {stage1_file} was made with another config; '
+            'use a new --work-dir or delete that file to rerun stage 1')
     if stage1 is None:
         runner = Runner.from_cfg(stage1_config(cfg, osp.join(work_dir,
                                                              'stage1')))
@@ -109,11 +123,12 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
         if not stage1:
             raise RuntimeError('run_protocol: stage 1 recorded no '
                                'validation HM (is val_interval > epochs?)')
+        stage1 = dict(stage1, config_sha256=fingerprint)
         _write_json(stage1_file, stage1)
     epochs, beta = int(stage1['epoch']), float(stage1['beta'])
 
     stage2_dir = osp.join(work_dir, 'stage2')
-    cfg2 = stage2_config(cfg, stage2_dir, epochs, beta)
+    cfg2 = stage2_config(cfg, stage2_dir, epochs, beta, stage1)
     final_ckpt = osp.join(stage2_dir, f'epoch_{epochs}.pth')
     if osp.isfile(osp.join(stage2_dir, 'last_checkpoint')):
         cfg2.resume = True

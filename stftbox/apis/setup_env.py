@@ -19,3 +19,26 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     register_safe_globals()
     if init_default_scope and DefaultScope.get_current_instance() is None:
         DefaultScope.get_instance('stftbox', scope_name='stftbox')
+
+
+def setup_cpu_distributed(cfg, launcher: str) -> None:
+    """Make a ``torchrun`` launch work without GPUs.
+
+    mmengine 0.10 assumes CUDA for ``launcher='pytorch'`` (it calls
+    ``torch.cuda.set_device`` and passes ``device_ids`` to DDP). Without
+    CUDA this starts the process group with the gloo backend and selects
+    :class:`~stftbox.models.wrappers.DeviceAwareDistributedDataParallel`;
+    with CUDA, or ``launcher='none'``, it changes nothing.
+
+    Args:
+        cfg (Config): the run's config (changed in place).
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+    """
+    import torch
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    cfg.setdefault('model_wrapper_cfg',
+                   dict(type='stftbox.DeviceAwareDistributedDataParallel'))
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend='gloo')

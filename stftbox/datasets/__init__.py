@@ -13,6 +13,7 @@ from .safe_pickle import (RestrictedUnpickler, safe_load_npy,
                           safe_load_pickle, safe_loads)
 from .samplers import ClassBalancedSampler
 from .surrogate import make_surrogate_avgzsl, make_surrogate_benchmark
+from .worker_init import epoch_worker_init_fn
 
 __all__ = [
     'AVGZSLDataset', 'aligned_crop', 'FEATURE_URL_BASE', 'PHASES',
@@ -22,5 +23,5 @@ __all__ = [
     'build_feature_cache', 'read_feature_file', 'RestrictedUnpickler',
     'safe_load_npy', 'safe_load_pickle', 'safe_loads',
     'ClassBalancedSampler', 'make_surrogate_avgzsl',
-    'make_surrogate_benchmark'
+    'make_surrogate_benchmark', 'epoch_worker_init_fn'
 ]

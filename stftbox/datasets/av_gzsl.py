@@ -104,7 +104,7 @@ class AVGZSLDataset(Dataset):
             names ``<ds>_w2v_class_names.csv`` and
             ``word_embeddings_<ds>_normed.npy`` (lower-cased).
         feature_method (str): folder under ``features/``, e.g.
-            ``'cls_features_non_diff'``.
+            ``'cls_features_non_averaged'``.
         split (str): ``'cls_split'`` or ``'main_split'``.
         phase (str): one of the table above.
         feature_format (str): ``'pkl'`` (temporal) or ``'h5'`` (averaged).
@@ -136,7 +136,7 @@ class AVGZSLDataset(Dataset):
     def __init__(self,
                  data_root: str,
                  dataset_name: str = 'UCF',
-                 feature_method: str = 'cls_features_non_diff',
+                 feature_method: str = 'cls_features_non_averaged',
                  split: str = 'cls_split',
                  phase: str = 'stage_1_train',
                  feature_format: str = 'pkl',

@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from stftbox.apis import register_all_modules, run_protocol
 from stftbox.apis.protocol import stage2_config
-from stftbox.utils import sha256_file
+from stftbox.utils import safe_torch_load, sha256_file
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -24,13 +24,15 @@ def demo_cfg(options):
 def test_stage2_config_drops_validation_and_fixes_beta(surrogate_root,
                                                        short_run):
     cfg = stage2_config(demo_cfg(short_run(surrogate_root)), '/tmp/x', 3,
-                        0.6)
+                        0.6, dict(HM=40.0, epoch=3, beta=0.6))
     assert cfg.train_cfg.max_epochs == 3
     assert cfg.train_dataloader.dataset.phase == 'stage_2_train'
     assert cfg.test_dataloader.dataset.phase == 'stage_2_test'
     assert cfg.val_dataloader is None and cfg.val_evaluator is None
     assert cfg.test_evaluator.calibration == 0.6
     assert all('monitor' not in s for s in cfg.param_scheduler)
+    hook = [h for h in cfg.custom_hooks if h['type'] == 'CalibrationHook']
+    assert hook[0]['best'] == dict(HM=40.0, epoch=3, beta=0.6)
 
 
 def test_protocol_runs_and_resumes(surrogate_root, short_run, tmp_path):
@@ -47,6 +49,10 @@ def test_protocol_runs_and_resumes(surrogate_root, short_run, tmp_path):
     assert t['HM'] == pytest.approx(hm)
     assert summary['checkpoint'].endswith(f"epoch_{stage1['epoch']}.pth")
     assert summary['checkpoint_sha256'] == sha256_file(summary['checkpoint'])
+    # stage 2 does not validate; its checkpoint carries the stage-1 beta
+    meta = safe_torch_load(summary['checkpoint'])['meta']
+    assert meta['calibration']['beta'] == summary['beta']
+    assert meta['calibration']['epoch'] == summary['epochs']
     on_disk = json.loads((tmp_path / 'proto' / 'protocol.json').read_text())
     assert on_disk['test'] == summary['test']
 
@@ -57,3 +63,7 @@ def test_protocol_runs_and_resumes(surrogate_root, short_run, tmp_path):
     assert sorted(os.listdir(osp.join(work, 'stage1'))) == stage1_logs
     assert os.path.getmtime(osp.join(work, 'stage1.json')) == mtime
     assert again['test'] == pytest.approx(summary['test'])
+    # another config in the same work dir is refused, not silently reused
+    cfg.train_cfg.max_epochs = 3
+    with pytest.raises(RuntimeError, match='another config'):
+        run_protocol(cfg, work)

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 
 from stftbox.utils import safe_torch_load
 
@@ -69,16 +70,42 @@ def build_runner(options, work_dir, **extra):
     return Runner.from_cfg(cfg)
 
 
+class Killed(Exception):
+    pass
+
+
+class KillBeforeEpoch(Hook):
+    """Stops a run as a kill would: after epoch ``epoch`` was saved."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def before_train_epoch(self, runner):
+        if runner.epoch == self.epoch:
+            raise Killed
+
+
 def test_resume_equals_uninterrupted(surrogate_root, short_run, tmp_path):
-    opts = short_run(surrogate_root, epochs=2, batches=2)
+    # the plateau scheduler never sees an improvement (abs threshold 1e9),
+    # so it lowers the learning rate after validation 2: a resume that
+    # misses that scheduler step trains epoch 3 with another rate
+    opts = short_run(surrogate_root, epochs=3, batches=2)
+    opts['param_scheduler'] = [dict(
+        type='ReduceOnPlateauLR', monitor='gzsl/HM', rule='greater',
+        factor=0.5, patience=0, threshold=1e9, threshold_rule='abs')]
     build_runner(opts, tmp_path / 'full').train()
-    opts1 = dict(opts, **{'train_cfg.max_epochs': 1})
-    build_runner(opts1, tmp_path / 'part').train()
-    # a "killed" run picks up from its last checkpoint
+    killed = build_runner(opts, tmp_path / 'part')
+    killed.register_hook(KillBeforeEpoch(2))
+    with pytest.raises(Killed):
+        killed.train()
+    assert not (tmp_path / 'part' / 'epoch_3.pth').exists()
     build_runner(opts, tmp_path / 'part', resume=True,
-                 load_from=str(tmp_path / 'part' / 'epoch_1.pth')).train()
-    full = safe_torch_load(tmp_path / 'full' / 'epoch_2.pth')
-    part = safe_torch_load(tmp_path / 'part' / 'epoch_2.pth')
+                 load_from=str(tmp_path / 'part' / 'epoch_2.pth')).train()
+    full = safe_torch_load(tmp_path / 'full' / 'epoch_3.pth')
+    part = safe_torch_load(tmp_path / 'part' / 'epoch_3.pth')
+    assert full['optimizer']['param_groups'][0]['lr'] < 1e-3
     assert full['state_dict'].keys() == part['state_dict'].keys()
     for key, value in full['state_dict'].items():
         assert torch.equal(value, part['state_dict'][key]), key
@@ -86,7 +113,7 @@ def test_resume_equals_uninterrupted(surrogate_root, short_run, tmp_path):
     # and differs from a run with another seed (the check can fail)
     other = dict(opts, **{'randomness.seed': 7})
     build_runner(other, tmp_path / 'other').train()
-    seeded = safe_torch_load(tmp_path / 'other' / 'epoch_2.pth')
+    seeded = safe_torch_load(tmp_path / 'other' / 'epoch_3.pth')
     assert any(not torch.equal(v, seeded['state_dict'][k])
                for k, v in full['state_dict'].items())
 

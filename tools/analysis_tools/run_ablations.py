@@ -14,9 +14,12 @@ For each run the script collects
   from ``meta['calibration']`` of the run's checkpoints (written by
   ``CalibrationHook``), else from the table ``tools/train.py`` prints;
 * the number of parameters (the model built from the config);
-* training clips/s: the config's batch size divided by the median logged
-  iteration time of the run (``vis_data/scalars.json``; includes data
-  loading, excludes validation);
+* training clips/s (forward + backward + Adam step) of the model on random
+  inputs of the surrogate's shapes (batch 64, 8 audio / 12 video steps),
+  measured after all runs in one process with the helpers of
+  ``tools/analysis_tools/benchmark.py``: ``--speed-rounds`` rounds that
+  visit every model in turn, the best round per model (robust to other
+  jobs on a shared CPU);
 * the wall time of the whole run (training + validation).
 
 and writes a markdown table to ``--out``. ``--collect-only`` skips training
@@ -26,11 +29,9 @@ Raises ``SystemExit`` with a message when a run fails or leaves no scores.
 """
 import argparse
 import glob
-import json
 import os
 import os.path as osp
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -79,6 +80,10 @@ def parse_args(argv=None):
                         help='do not train; read existing work dirs')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to every tools/train.py run')
+    parser.add_argument('--speed-rounds', type=int, default=3,
+                        help='rounds of the speed measurement; 0 skips it')
+    parser.add_argument('--speed-iters', type=int, default=3,
+                        help='training steps per speed measurement')
     return parser.parse_args(argv)
 
 
@@ -106,25 +111,69 @@ def scores_from_stdout(text: str) -> Optional[Dict[str, float]]:
     return out
 
 
-def train_clips_per_second(work_dir: str, batch_size: int) -> Optional[float]:
-    """``batch_size / median(iteration time)`` over the training entries
-    of the newest ``vis_data/scalars.json`` in ``work_dir`` (None if absent).
+def _benchmark_module():
+    """``tools/analysis_tools/benchmark.py`` loaded as a module."""
+    import importlib.util
+    path = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark.py')
+    spec = importlib.util.spec_from_file_location('stftbox_benchmark', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def measure_speed(configs: List[str], batch: int = 64, audio_steps: int = 8,
+                  video_steps: int = 12, iters: int = 3,
+                  rounds: int = 3) -> Dict[str, float]:
+    """Training clips/s of each config's model on random inputs.
+
+    Every model gets a random batch ``audio [batch, audio_steps, D_a]``,
+    ``video [batch, video_steps, D_v]`` (widths from its config), 100 random
+    class embeddings and an Adam optimiser; one measurement is
+    ``batch * iters / seconds`` of ``iters`` training steps after one
+    warm-up step. ``rounds`` rounds visit the models in turn and the best
+    round counts, so a burst of load from other processes hurts one round
+    only.
+
+    Returns:
+        dict: config -> clips per second (higher is faster).
     """
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not files:
-        return None
-    times = []
-    with open(files[-1]) as f:
-        for line in f:
-            rec = json.loads(line)
-            if 'loss' in rec and 'time' in rec:
-                times.append(float(rec['time']))
-    return batch_size / statistics.median(times) if times else None
+    import torch
+    from mmengine.config import Config
+
+    from stftbox.apis import register_all_modules
+    from stftbox.registry import MODELS
+    bench = _benchmark_module()
+    register_all_modules()
+    torch.manual_seed(0)
+    steps = {}
+    for config in configs:
+        cfg = Config.fromfile(osp.join(REPO, config))
+        model = MODELS.build(cfg.model).train()
+        text = bench.find_width(cfg.model, 'text_channels')
+        model.set_class_embeddings(torch.randn(100, text),
+                                   train_class_ids=range(100))
+        inputs = bench.random_batch(cfg, batch, audio_steps, video_steps,
+                                    'cpu')
+        labels = dict(labels=torch.randint(100, (batch, )))
+        optim = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+        def step(model=model, inputs=inputs, labels=labels, optim=optim):
+            losses = model(inputs, labels, mode='loss')
+            optim.zero_grad()
+            sum(losses.values()).backward()
+            optim.step()
+
+        steps[config] = step
+    best = {config: 0.0 for config in configs}
+    for _ in range(rounds):
+        for config, step in steps.items():
+            best[config] = max(best[config],
+                               bench.clips_per_second(step, batch, iters))
+    return best
 
 
 def model_summary(config: str):
-    """``(parameters, train batch size)`` of a config's model."""
+    """Number of parameters of a config's model."""
     from mmengine.config import Config
 
     from stftbox.apis import register_all_modules
@@ -132,8 +181,7 @@ def model_summary(config: str):
     register_all_modules()
     cfg = Config.fromfile(osp.join(REPO, config))
     model = MODELS.build(cfg.model)
-    return (sum(p.numel() for p in model.parameters()),
-            int(cfg.train_dataloader.batch_size))
+    return sum(p.numel() for p in model.parameters())
 
 
 def train(config: str, work_dir: str, cfg_options: List[str]) -> float:
@@ -181,14 +229,13 @@ def collect(name: str, config: str, work_dir: str) -> dict:
                 scores = scores_from_stdout(f.read())
     if scores is None:
         raise SystemExit(f'{name}: no scores in {work_dir} (train it first)')
-    params, batch = model_summary(config)
+    params = model_summary(config)
     wall = None
     if osp.exists(osp.join(work_dir, 'wall_time.txt')):
         with open(osp.join(work_dir, 'wall_time.txt')) as f:
             wall = float(f.read())
     return dict(name=name, config=config, scores=scores, params=params,
-                clips_per_s=train_clips_per_second(work_dir, batch),
-                wall_s=wall)
+                clips_per_s=None, wall_s=wall)
 
 
 def render(rows: List[dict], cfg_options: List[str]) -> str:
@@ -217,7 +264,8 @@ def render(rows: List[dict], cfg_options: List[str]) -> str:
         'the variants with each other, and with one seed each a difference',
         'of a few points can be noise.',
         '',
-        'Rerun (about 15-30 min on 2 CPU cores):',
+        'Rerun (about 10 min on 2 idle CPU cores, longer on a shared',
+        'machine; `--collect-only` rebuilds this page from the work dirs):',
         '',
         '```shell',
         f'python tools/analysis_tools/run_ablations.py{opts}',
@@ -240,12 +288,14 @@ def render(rows: List[dict], cfg_options: List[str]) -> str:
     lines += [f"* `{r['name']}`: {desc.get(r['name'], '')}" for r in rows]
     lines += [
         '',
-        '`train clips/s` is the batch size over the median logged iteration',
-        'time of the run (data loading included, validation excluded) on a',
-        f'shared CPU machine (torch {torch.__version__}, '
-        f'{torch.get_num_threads()} threads); it is noisy.',
+        '`train clips/s`: training steps (forward + backward + Adam) on',
+        'random inputs of the surrogate\'s shapes (batch 64, 8 audio / 12',
+        'video steps), best of several interleaved rounds, on a CPU shared',
+        f'with other jobs (torch {torch.__version__}, '
+        f'{torch.get_num_threads()} threads); treat it as a rough ranking.',
         '`best epoch` counts trained epochs (1-based). `wall s` is the whole',
-        'run including validation after every epoch.',
+        'run including validation after every epoch, on the same shared',
+        'machine (so it also varies with the load).',
         '',
     ]
     return '\n'.join(lines)
@@ -270,6 +320,13 @@ def main(argv=None):
         s = rows[-1]['scores']
         print(f'{name}: ' + ', '.join(f'{k} {s[k]:.2f}' for k in SCORE_KEYS),
               flush=True)
+    if args.speed_rounds > 0:
+        print('measuring training speed ...', flush=True)
+        speed = measure_speed([r['config'] for r in rows],
+                              iters=args.speed_iters,
+                              rounds=args.speed_rounds)
+        for row in rows:
+            row['clips_per_s'] = speed[row['config']]
     out = osp.join(REPO, args.out)
     os.makedirs(osp.dirname(out), exist_ok=True)
     with open(out, 'w') as f:

@@ -25,8 +25,10 @@ train_batch_size = 64
 train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=2,
-    # fresh workers each epoch, seeded by EpochSeedHook (exact resume)
+    # fresh workers each epoch, seeded from (seed, epoch, rank) by
+    # EpochSeedHook: random crops differ per epoch and --resume is exact
     persistent_workers=False,
+    worker_init_fn=dict(type='stftbox.epoch_worker_init_fn'),
     # class-balanced batches, a fixed number per epoch (benchmark.md)
     sampler=dict(type='ClassBalancedSampler', batch_size=train_batch_size,
                  num_batches=300),

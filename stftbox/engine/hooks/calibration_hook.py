@@ -13,20 +13,30 @@ class CalibrationHook(Hook):
     epoch and the calibration beta with the best HM so far (with that
     validation's S, U, HM, ZSL in percent), and writes them into every
     checkpoint as ``meta['calibration'] = dict(beta, epoch, S, U, HM, ZSL)``.
-    ``tools/test.py`` tests with that beta (no sweep on test); the two-stage
-    protocol retrains for ``epoch + 1`` epochs (epochs counted from 0, so
-    ``epoch`` is the 1-based number of epochs trained).
+    ``tools/test.py`` tests with that beta (no sweep on test). ``epoch`` is
+    the number of epochs trained (1-based), i.e. the protocol's "best epoch
+    + 1" counted from 0: stage 2 of the protocol trains that many epochs.
+
+    The periodic ``epoch_N.pth`` is written before validation N; mmengine's
+    ``CheckpointHook(save_best='gzsl/HM')`` writes the best one after it.
+    ``ValStateCheckpointHook`` re-saves ``epoch_N.pth`` after validation so
+    the latest checkpoint carries this hook's result too.
 
     Args:
         metric_prefix (str): prefix of the GZSL metric keys. Default
             ``'gzsl'`` (keys ``gzsl/HM``, ``gzsl/beta``).
+        best (dict, optional): a result chosen elsewhere, e.g. stage 1 of
+            the protocol, to store in checkpoints of a run that does not
+            validate (stage 2). Keys ``beta``, ``epoch`` and optionally
+            ``S``, ``U``, ``HM``, ``ZSL``.
     """
 
     priority = 'HIGH'  # before CheckpointHook saves the best checkpoint
 
-    def __init__(self, metric_prefix: str = 'gzsl') -> None:
+    def __init__(self, metric_prefix: str = 'gzsl',
+                 best: Optional[Dict[str, float]] = None) -> None:
         self.metric_prefix = metric_prefix
-        self.best: Optional[Dict[str, float]] = None
+        self.best: Optional[Dict[str, float]] = dict(best) if best else None
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         hm = (metrics or {}).get(f'{self.metric_prefix}/HM')

@@ -15,10 +15,11 @@ class EpochSeedHook(Hook):
     checkpoints, so a run resumed with ``--resume`` would draw different
     dropout masks and random crops than the uninterrupted run. With this
     hook the randomness of an epoch depends only on the seed, the epoch and
-    the rank, so a resumed run reproduces the uninterrupted one (given the
-    training dataloader does not keep worker processes across epochs:
-    ``persistent_workers=False``; workers then take their seeds from the
-    re-seeded torch generator).
+    the rank, so a resumed run reproduces the uninterrupted one. With
+    DataLoader workers, use ``persistent_workers=False`` and
+    ``worker_init_fn=dict(type='stftbox.epoch_worker_init_fn')`` so that
+    workers take their seeds from the re-seeded generator (mmengine's
+    default worker seeding repeats the same seeds every epoch).
 
     Args:
         seed (int, optional): base seed; default the runner's seed
