@@ -26,7 +26,9 @@ model = dict(
                                     num_slots=8, num_heads=8),
             cross_modal=dict(type='CrossModalTransformer', num_heads=8,
                              num_layers=2, drop=0.1)),
-        fusion=dict(type='TuckerFusion', rank_r=60, rank_s=60, rank_o=60),
+        # [S] rank 60; [I] tanh on the projected inputs, as in MUTAN
+        fusion=dict(type='TuckerFusion', rank_r=60, rank_s=60, rank_o=60,
+                    input_activation='Tanh'),
         multi_scale=dict(scales=['pooled', 'steps'], combine='sum'),
         out_channels=embed_dims,
         reconstruction_weight=0.5),
