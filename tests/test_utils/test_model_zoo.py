@@ -63,7 +63,16 @@ def test_zoo_content(repo_zoo):
              for d in ('VGGSound-GZSL', 'UCF-GZSL', 'ActivityNet-GZSL')]
     assert gains == [15.4, 3.9, 14.9]
     demo = get_entry('stft_demo_ucf_surrogate', repo_zoo)
-    assert demo['status'] == 'pending' and demo['dataset'] == 'UCF-GZSL'
+    assert demo['status'] == 'released' and demo['dataset'] == 'UCF-GZSL'
+    assert demo['config'] == 'configs/stft_demo.py'
+    # shipped in the repository, verified by its SHA-256, weights-only
+    path = osp.join(REPO, demo['url'])
+    assert hashlib.sha256(open(path, 'rb').read()).hexdigest() == \
+        demo['sha256']
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    assert 0.0 <= ckpt['meta']['calibration']['beta'] <= 3.0
+    assert ckpt['meta']['protocol']['test']['HM'] == pytest.approx(
+        demo['HM'], abs=0.01)
     with pytest.raises(ModelZooError, match='known models: stft_vggsound'):
         get_entry('stft_mnist', repo_zoo)
 
