@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from stftbox.utils import (ModelZooError, get_entry, load_model_zoo,
-                           parse_model_zoo_markdown)
+                           parse_model_zoo_markdown, safe_torch_load)
 from stftbox.utils.model_zoo import NUMBER_FIELDS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -69,7 +69,7 @@ def test_zoo_content(repo_zoo):
     path = osp.join(REPO, demo['url'])
     assert hashlib.sha256(open(path, 'rb').read()).hexdigest() == \
         demo['sha256']
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = safe_torch_load(path)
     assert 0.0 <= ckpt['meta']['calibration']['beta'] <= 3.0
     assert ckpt['meta']['protocol']['test']['HM'] == pytest.approx(
         demo['HM'], abs=0.01)
