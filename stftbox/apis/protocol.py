@@ -75,8 +75,9 @@ def stage2_config(cfg: Config, work_dir: str, epochs: int,
     # no validation in stage 2: its checkpoints carry the stage-1 choice
     for hook in cfg.custom_hooks:
         if hook['type'] == 'CalibrationHook':
-            hook['best'] = dict(stage1 or {}, beta=float(beta),
-                                epoch=int(epochs))
+            chosen = {k: v for k, v in (stage1 or {}).items()
+                      if k != 'config_sha256'}
+            hook['best'] = dict(chosen, beta=float(beta), epoch=int(epochs))
     return cfg
 
 
