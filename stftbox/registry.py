@@ -46,10 +46,14 @@ __all__ = [
 
 
 def _registered_names(registry: Registry) -> list:
+    """Names ``registry.get`` can resolve: its own and its parents', plus
+    its children's with their scope prefix (``'fusions.TuckerFusion'``)."""
     names, node = [], registry
     while node is not None:
         names.extend(node.module_dict)
         node = node.parent
+    for scope, child in registry.children.items():
+        names.extend(f'{scope}.{name}' for name in child.module_dict)
     return names
 
 

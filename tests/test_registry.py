@@ -21,8 +21,9 @@ MODEL_REGISTRIES = dict(MODELS=MODELS, NEURONS=NEURONS, POOLINGS=POOLINGS,
     (NEURONS, 'LIFnode', 'LIFNode'),
     (POOLINGS, 'GlobalLocalPool', 'GlobalLocalPooling'),
     (FUSIONS, 'TuckerFuson', 'TuckerFusion'),
+    (MODELS, 'TuckerFuson', 'fusions.TuckerFusion'),
 ], ids=['models-backbone', 'models-head', 'neurons-dt', 'neurons-lif',
-        'poolings', 'fusions'])
+        'poolings', 'fusions', 'models-child-hint'])
 def test_unknown_type_lists_close_names(registry, typo, expected):
     with pytest.raises(KeyError) as err:
         registry.build(dict(type=typo))
