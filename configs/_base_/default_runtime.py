@@ -22,6 +22,9 @@ custom_hooks = [
     # re-saves epoch_N.pth after validation N (scheduler stepped, calibration
     # recorded), so that --resume continues exactly
     dict(type='ValStateCheckpointHook'),
+    # firing rate of every spiking layer (and their mean) in the training
+    # log; models without spiking layers log nothing
+    dict(type='SpikeStatsHook', interval=50),
 ]
 
 env_cfg = dict(
