@@ -22,7 +22,6 @@ setup(
     'zero-shot learning with spiking neural networks (STFT)',
     long_description=(HERE / 'README.md').read_text(),
     long_description_content_type='text/markdown',
-    license='Apache-2.0',
     python_requires='>=3.9',
     packages=find_packages(include=['stftbox', 'stftbox.*']),
     package_data={'stftbox': ['datasets/avgzsl_splits/**/*']},

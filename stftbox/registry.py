@@ -33,7 +33,8 @@ from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 import difflib
 
-from mmengine.registry import Registry, build_model_from_cfg
+from mmengine.registry import (Registry, build_from_cfg,
+                               build_model_from_cfg)
 
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS',
@@ -57,45 +58,67 @@ def _registered_names(registry: Registry) -> list:
     return names
 
 
+def _resolve_type(cfg, registry: Registry):
+    """``cfg`` with its ``type`` string replaced by the registered object,
+    looked up in ``registry`` itself (then its parents); KeyError with the
+    closest registered names when it is unknown."""
+    typ = cfg.get('type') if isinstance(cfg, dict) else None
+    if not isinstance(typ, str):
+        return cfg
+    obj = registry.get(typ)
+    if obj is None:
+        names = sorted(set(_registered_names(registry)))
+        close = difflib.get_close_matches(typ, names, n=5, cutoff=0.5)
+        hint = (f'did you mean {", ".join(map(repr, close))}?'
+                if close else f'registered: {", ".join(names)}')
+        raise KeyError(f'{typ!r} is not registered in the stftbox '
+                       f'{registry.name!r} registry; {hint}')
+    return dict(cfg, type=obj)
+
+
 def build_with_hints(cfg, registry: Registry, default_args=None):
-    """Build ``cfg`` from ``registry`` itself, whatever the default scope.
+    """Build a model part from ``registry`` itself, whatever the default
+    scope.
 
     mmengine resolves a ``type`` string in the registry of the current
-    default scope (``'stftbox'`` -> ``MODELS``), which does not search child
-    registries such as ``NEURONS``. This build function resolves the string
-    with ``registry.get`` first (the registry, then its parents) and then
-    builds with mmengine's ``build_model_from_cfg``.
+    default scope (``'stftbox'`` -> ``MODELS``; another package's scope when
+    one is active), which does not search child registries such as
+    ``NEURONS``. This build function resolves the string with
+    ``registry.get`` first (the registry, then its parents) and then builds
+    with mmengine's ``build_model_from_cfg``.
 
     Raises:
         KeyError: if the type is not registered; the message names the
             registry and lists the closest registered names.
     """
-    typ = cfg.get('type') if isinstance(cfg, dict) else None
-    if isinstance(typ, str):
-        obj = registry.get(typ)
-        if obj is None:
-            names = sorted(set(_registered_names(registry)))
-            close = difflib.get_close_matches(typ, names, n=5, cutoff=0.5)
-            hint = (f'did you mean {", ".join(map(repr, close))}?'
-                    if close else f'registered: {", ".join(names)}')
-            raise KeyError(f'{typ!r} is not registered in the stftbox '
-                           f'{registry.name!r} registry; {hint}')
-        cfg = dict(cfg, type=obj)
-    return build_model_from_cfg(cfg, registry, default_args)
+    return build_model_from_cfg(_resolve_type(cfg, registry), registry,
+                                default_args)
+
+
+def build_object_with_hints(cfg, registry: Registry, default_args=None):
+    """:func:`build_with_hints` for non-model registries (datasets,
+    samplers, metrics, hooks): resolves in ``registry`` itself, then builds
+    with mmengine's ``build_from_cfg``."""
+    return build_from_cfg(_resolve_type(cfg, registry), registry,
+                          default_args)
 
 
 # --- runtime -------------------------------------------------------------
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS,
                    locations=['stftbox.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['stftbox.engine'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['stftbox.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS,
+                 build_func=build_object_with_hints,
+                 locations=['stftbox.engine'])
 LOG_PROCESSORS = Registry('log processor', parent=MMENGINE_LOG_PROCESSORS,
                           locations=['stftbox.engine'])
 
 # --- data ----------------------------------------------------------------
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS,
+                    build_func=build_object_with_hints,
                     locations=['stftbox.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
+                         build_func=build_object_with_hints,
                          locations=['stftbox.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS,
                       locations=['stftbox.datasets'])
@@ -137,6 +160,7 @@ PARAM_SCHEDULERS = Registry('parameter scheduler',
 
 # --- evaluation ----------------------------------------------------------
 METRICS = Registry('metric', parent=MMENGINE_METRICS,
+                   build_func=build_object_with_hints,
                    locations=['stftbox.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR,
                      locations=['stftbox.evaluation'])

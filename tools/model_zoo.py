@@ -60,6 +60,10 @@ def cmd_download(args, zoo):
 def cmd_verify(args, zoo):
     entry = get_entry(args.name, zoo)
     path = args.path or osp.join(get_checkpoint_dir(), entry['filename'])
+    if not osp.isfile(path) and not entry['url'] and not args.path:
+        print(f'{entry["name"]}: no checkpoint to verify (status: '
+              f'{entry["status"]})', file=sys.stderr)
+        return 1
     if not osp.isfile(path):
         print(f'{entry["name"]}: {path} does not exist (download it with '
               f'`tools/model_zoo.py download {entry["name"]}`)',

@@ -21,7 +21,7 @@ from mmengine.runner import Runner
 from stftbox.apis import (print_scores, register_all_modules,
                           setup_cpu_distributed)
 from stftbox.datasets import DatasetError
-from stftbox.utils import (CheckpointError, DownloadError,
+from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
                            load_checkpoint_safely, resolve_checkpoint,
                            safe_torch_load)
 
@@ -72,10 +72,11 @@ def main():
         runner = Runner.from_cfg(cfg)
         load_checkpoint_safely(runner.model, ckpt, strict=True)
         metrics = runner.test()
-    except (DatasetError, CheckpointError, DownloadError) as err:
+    except (DatasetError, CheckpointError, DownloadError, ModelZooError,
+            FileNotFoundError) as err:
         sys.exit(f'error: {err}')
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta '
-                 f"{cfg.test_evaluator.calibration})")
+                 f'{float(cfg.test_evaluator.calibration):.2f})')
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)

@@ -8,6 +8,8 @@ import os
 import os.path as osp
 import sys
 
+import torch
+
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -26,7 +28,7 @@ def parse_args():
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision training')
+                        help='automatic mixed precision training (GPU only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'train_cfg.max_epochs=10')
@@ -49,6 +51,9 @@ def build_cfg(args) -> Config:
         cfg.work_dir = osp.join('work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        if not torch.cuda.is_available():
+            sys.exit('error: --amp (mixed precision) needs a GPU; none is '
+                     'available')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':

@@ -1,4 +1,4 @@
-"""The two-stage AV-GZSL protocol (benchmark.md, Evaluation step 5)."""
+"""The two-stage AV-GZSL protocol (docs/data.md, Evaluation step 5)."""
 import copy
 import hashlib
 import json

@@ -1,6 +1,6 @@
 """``AVGZSLDataset``: the audio-visual GZSL benchmark layout reader.
 
-Source: ``benchmark.md`` ("On-disk layout", "Splits used in training and
+Source: ``docs/data.md`` ("On-disk layout", "Splits used in training and
 evaluation"); contract: ``docs/interfaces.md``; user guide: ``docs/data.md``.
 """
 import inspect
@@ -26,7 +26,7 @@ from .feature_cache import (FEATURE_FORMATS, FeatureCache,
 
 __all__ = ['AVGZSLDataset', 'aligned_crop', 'FEATURE_URL_BASE']
 
-#: where the published feature zips live (benchmark.md)
+#: where the published feature zips live (docs/data.md)
 FEATURE_URL_BASE = 'https://s3.mlcloud.uni-tuebingen.de/tcaf-gzsl/'
 
 
@@ -74,7 +74,7 @@ class AVGZSLDataset(Dataset):
 
     Reads ``<data_root>/class-split/`` and
     ``<data_root>/features/<feature_method>/{audio,video,text}/`` as laid
-    out in ``benchmark.md``. The phase fixes the feature folders read and
+    out in ``docs/data.md``. The phase fixes the feature folders read and
     the seen/unseen classes:
 
     * ``stage_1_train``: samples from stage_1_train; seen = stage_1_train
@@ -222,6 +222,8 @@ class AVGZSLDataset(Dataset):
         if osp.isdir(self.data_root):
             return
         ds = self.dataset_name.lower()
+        kind = ('selavi' if self.feature_method.startswith('main')
+                else 'supervised')
         parent = osp.dirname(osp.abspath(self.data_root))
         raise DatasetError(
             f'{self.data_root}: data root not found; expected the '
@@ -230,7 +232,7 @@ class AVGZSLDataset(Dataset):
             f'{FEATURE_URL_BASE}{ds}-supervised-temporal.zip (C3D/VGGish) '
             f'or {FEATURE_URL_BASE}{ds}-selavi-temporal.zip (SeLaVi) and '
             f'unzip it under {parent} (or run python tools/'
-            f'dataset_converters/download_avgzsl.py {ds} supervised --root '
+            f'dataset_converters/download_avgzsl.py {ds} {kind} --root '
             f'{parent}); see docs/data.md')
 
     def _feature_dir(self, modality: str, split_name: str = '') -> str:

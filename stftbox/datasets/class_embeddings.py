@@ -2,7 +2,7 @@
 
 * :func:`load_word_embeddings` reads the benchmark's
   ``features/<method>/text/word_embeddings_<ds>_normed.npy`` (an ``np.save``
-  of a dict ``{w2v class name: (D_t,) vector}``; benchmark.md, "On-disk
+  of a dict ``{w2v class name: (D_t,) vector}``; docs/data.md, "On-disk
   layout") through the restricted unpickler.
 * :func:`build_class_embedding_matrix` turns it into the ``[C_all, D_t]``
   float32 matrix of ``dataset.metainfo['class_embeddings']``

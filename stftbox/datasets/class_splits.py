@@ -1,6 +1,6 @@
 """Class lists, split files and phases of the AV-GZSL benchmark.
 
-Source: ``benchmark.md`` sections "On-disk layout" and "Splits used in
+Source: ``docs/data.md`` sections "On-disk layout" and "Splits used in
 training and evaluation" (AVCA-GZSL / TCaF-GZSL, Mercea et al., MIT).
 
 ``<Dataset>/class-split/`` holds
@@ -29,12 +29,12 @@ __all__ = ['PHASES', 'SPLIT_NAMES', 'ClassIndex', 'PhaseClasses',
            'read_class_list', 'read_split_csv_labels', 'read_w2v_names',
            'load_phase_classes', 'w2v_csv_name']
 
-#: the six split names of ``class-split/<split>/`` (benchmark.md)
+#: the six split names of ``class-split/<split>/`` (docs/data.md)
 SPLIT_NAMES = ('stage_1_train', 'stage_1_val_seen', 'stage_1_val_unseen',
                'stage_2_train', 'stage_2_test_seen', 'stage_2_test_unseen')
 
 #: phase -> feature folders read (``sources``) and the split ``.txt`` files
-#: whose classes count as seen / unseen (benchmark.md, "Splits used in
+#: whose classes count as seen / unseen (docs/data.md, "Splits used in
 #: training and evaluation"). Stage-2 train uses the classes of
 #: stage_1_train + stage_1_val_unseen (= ``stage_2_train.txt``).
 PHASES = {
@@ -58,7 +58,7 @@ PHASES = {
 
 
 def w2v_csv_name(dataset_name: str) -> str:
-    """``'UCF'`` -> ``'ucf_w2v_class_names.csv'`` (benchmark.md layout)."""
+    """``'UCF'`` -> ``'ucf_w2v_class_names.csv'`` (docs/data.md layout)."""
     return f'{dataset_name.lower()}_w2v_class_names.csv'
 
 
@@ -179,7 +179,7 @@ class PhaseClasses:
 
     Attributes:
         index: the :class:`ClassIndex` of ``all_class.txt``.
-        seen_ids / unseen_ids: sorted class ids (benchmark.md table).
+        seen_ids / unseen_ids: sorted class ids (docs/data.md table).
         used_ids: sorted ids of every class in any ``.txt`` list of the
             split (their text embeddings must exist).
         sources: feature folder names read for this phase.

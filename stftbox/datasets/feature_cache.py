@@ -1,6 +1,6 @@
 """Reading the benchmark's feature files and the memory-mapped cache.
 
-Feature files (benchmark.md, "On-disk layout"):
+Feature files (docs/data.md, "On-disk layout"):
 
 * ``.pkl`` (temporal, TCaF): pickle of ``{features: list of (T_i, D) float
   arrays, video_names: list of str, fps: list}``; read with the restricted

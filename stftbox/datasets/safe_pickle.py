@@ -4,7 +4,7 @@ The published temporal features
 (``features/<method>/{audio,video}/<split>/<Class>.pkl``) and the class-name
 embeddings (``word_embeddings_<ds>_normed.npy``, an ``np.save`` of a dict,
 i.e. a pickled 0-d object array) are Python pickles.
-Unpickling runs arbitrary code, so ``benchmark.md`` ("On-disk layout", last
+Unpickling runs arbitrary code, so ``docs/data.md`` ("On-disk layout", last
 paragraph) asks for a restricted unpickler. :class:`RestrictedUnpickler` only
 resolves the globals that numpy needs to rebuild arrays, dtypes and scalars
 (plus the plain builtins ``list``, ``dict``, ``tuple``, ``str``, ``int``,

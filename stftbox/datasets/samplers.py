@@ -1,4 +1,4 @@
-"""Class-balanced training batches (benchmark.md, "Splits used in training
+"""Class-balanced training batches (docs/data.md, "Splits used in training
 and evaluation": training batches are class-balanced, a fixed number of
 batches per epoch)."""
 import math

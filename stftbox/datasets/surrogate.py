@@ -1,6 +1,6 @@
 """A synthetic ("surrogate") AV-GZSL benchmark in the real on-disk layout.
 
-The published features are zips on a web server (benchmark.md, "On-disk
+The published features are zips on a web server (docs/data.md, "On-disk
 layout"); machines without them can still train and test end to end on
 this surrogate. It is **not** the benchmark: its numbers say nothing about
 the published ones (see docs/data.md, "The surrogate benchmark").
@@ -156,7 +156,7 @@ def make_surrogate_avgzsl(data_root: str,
                           class_split_dir: Optional[str] = None,
                           text_encoder: Optional[Callable] = None) -> str:
     """Write a surrogate benchmark into ``data_root`` (the ``<Dataset>/``
-    folder), in the real layout of benchmark.md.
+    folder), in the real layout of docs/data.md.
 
     Writes ``class-split/`` (a copy of ``class_split_dir``),
     ``features/<feature_method>/text/word_embeddings_<ds>_normed.npy``

@@ -39,7 +39,7 @@ def mean_class_accuracy(pred: torch.Tensor, target: torch.Tensor,
 
 
 def harmonic_mean(seen: float, unseen: float) -> float:
-    """HM = 2SU / (S + U); 0 when both are 0 (benchmark.md, Evaluation)."""
+    """HM = 2SU / (S + U); 0 when both are 0 (docs/data.md, Evaluation)."""
     return 0.0 if seen + unseen == 0 else 2 * seen * unseen / (seen + unseen)
 
 
@@ -94,7 +94,7 @@ class GZSLMetric(BaseMetric):
     classes come from ``dataset_meta['seen_class_ids']`` /
     ``['unseen_class_ids']`` (set by the Runner from the dataset).
 
-    Calibrated stacking (benchmark.md, Evaluation): with
+    Calibrated stacking (docs/data.md, Evaluation): with
     ``calibration='sweep'`` (stage-1 validation) beta is swept over
     ``num_betas`` evenly spaced values in ``beta_range`` (default 16 values in
     [0, 3]) and the beta with the best HM is reported; with a float (stage-2

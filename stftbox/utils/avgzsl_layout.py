@@ -1,6 +1,6 @@
 """The published AV-GZSL feature archives: names, safe unpacking, layout check.
 
-Layout (``benchmark.md``, "On-disk layout"), root =
+Layout (``docs/data.md``, "On-disk layout"), root =
 ``avgzsl_benchmark_non_averaged_datasets/<Dataset>/``::
 
     class-split/all_class.txt

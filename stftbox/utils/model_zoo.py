@@ -13,7 +13,7 @@ key                meaning
 ``config``         config file, relative to the repository root
 ``filename``       checkpoint file name on the download server / mirror
 ``S U HM ZSL``     our test results, percent (mean class accuracy; see
-                   ``benchmark.md``); ``null`` until measured
+                   ``docs/data.md``); ``null`` until measured
 ``params``         trainable parameters, millions
 ``url sha256``     download URL and SHA-256 hex digest of the file
 ``paper_HM``       HM / ZSL (percent) reported by the STFT paper, when
@@ -231,7 +231,7 @@ def render_model_zoo_markdown(zoo):
         'tests/test_utils/test_model_zoo.py checks that both agree. -->',
         '',
         'S, U, HM and ZSL are test-set percentages (mean class accuracy, '
-        'calibrated stacking; protocol in `benchmark.md`). *Paper HM gain* '
+        'calibrated stacking; protocol in `docs/data.md`). *Paper HM gain* '
         'is the relative HM improvement (%) over the best prior method that '
         'the STFT paper (Li et al., IEEE TIP 2024) reports; the paper\'s '
         'absolute numbers are left empty until confirmed. Params in '

@@ -9,7 +9,7 @@ from stftbox.registry import HOOKS
 @HOOKS.register_module()
 class CalibrationHook(Hook):
     """Tracks the stage-1 model selection of the AV-GZSL protocol
-    (benchmark.md, Evaluation step 5): after each validation it keeps the
+    (docs/data.md, Evaluation step 5): after each validation it keeps the
     epoch and the calibration beta with the best HM so far (with that
     validation's S, U, HM, ZSL in percent), and writes them into every
     checkpoint as ``meta['calibration'] = dict(beta, epoch, S, U, HM, ZSL)``.

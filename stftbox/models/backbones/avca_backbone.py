@@ -2,7 +2,7 @@
 
 Source: AVCA, "Audio-visual generalised zero-shot learning with cross-modal
 attention and language", Mercea, Riesch, Koepke, Akata, CVPR 2022
-(benchmark.md): features averaged over time, one encoder per modality, and
+(docs/data.md): features averaged over time, one encoder per modality, and
 cross-modal attention in which each modality attends to the other; trained
 with triplet, regression and reconstruction losses (method.md, Losses [P]).
 This is a *baseline built from stftbox parts* (``ModalityEncoder`` and

@@ -1,7 +1,7 @@
 """TCaF-style backbone: a cross-modal transformer over temporal tokens.
 
 Source: TCaF, "Temporal and cross-modal attention for audio-visual zero-shot
-learning", Mercea, Hummel, Koepke, Akata, ECCV 2022 (benchmark.md): the
+learning", Mercea, Hummel, Koepke, Akata, ECCV 2022 (docs/data.md): the
 temporal audio and video features are encoded per modality, a transformer
 attends jointly over the audio and video time steps, and the audio and video
 outputs are pooled and combined into one clip embedding; trained with a
