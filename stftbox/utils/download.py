@@ -470,7 +470,8 @@ def resolve_checkpoint(spec,
     * ``file://`` URL -> its local path;
     * ``http(s)://`` URL -> downloaded into ``<cache>/checkpoints/`` (cache
       hit when present); verified against the model zoo's SHA-256 when the
-      URL is a zoo entry (the mirror then applies), else against ``sha256``;
+      URL is a zoo entry (the mirror then applies; file ``<filename>``),
+      else against ``sha256`` (file ``urls/<hash of the URL>/<name>``);
     * a model-zoo name (``model_zoo.yml``) -> its URL, as above.
 
     Load the result with :func:`stftbox.utils.load_checkpoint_safely` or
@@ -516,8 +517,11 @@ def resolve_checkpoint(spec,
         name = osp.basename(urllib.parse.unquote(parts.path)) or 'checkpoint'
         if name in ('.', '..'):
             name = 'checkpoint'
-        return download(text, osp.join(cache_dir, name), sha256=sha256,
-                        progress=progress, timeout=timeout)
+        # one folder per URL: two URLs ending in the same file name (e.g.
+        # latest.pth) must not share a cached file
+        url_key = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return download(text, osp.join(cache_dir, 'urls', url_key, name),
+                        sha256=sha256, progress=progress, timeout=timeout)
     from .model_zoo import ModelZooError, get_entry, load_model_zoo
     try:
         zoo = load_model_zoo()

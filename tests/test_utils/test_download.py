@@ -246,7 +246,13 @@ def test_downloaded_html_is_not_a_checkpoint(http_server, tmp_path,
     page = b'<!DOCTYPE html><html><body>Sign in to continue</body></html>'
     url = http_server.serve('/share/model_final.pth', page)
     path = resolve_checkpoint(url, progress=False)
-    assert path == str(isolated_cache / 'checkpoints' / 'model_final.pth')
+    assert path.startswith(str(isolated_cache / 'checkpoints' / 'urls'))
+    assert path.endswith('/model_final.pth')
+    # another URL with the same file name is another cached file
+    other = http_server.serve('/other/model_final.pth', b'other bytes')
+    other_path = resolve_checkpoint(other, progress=False)
+    assert other_path != path
+    assert open(other_path, 'rb').read() == b'other bytes'
     with pytest.raises(CheckpointError) as err:
         load_checkpoint_safely(torch.nn.Linear(3, 2), path)
     assert path in str(err.value)
