@@ -7,5 +7,5 @@ _base_ = [
     './_base_/models/stft.py', './_base_/datasets/ucf_gzsl_cls.py',
     './_base_/schedules/adam_50e.py', './_base_/default_runtime.py'
 ]
-# [I] transformer-style learning rate (method.md: 1e-3 AVCA, 5e-5 TCaF)
+# [I] transformer-style learning rate (docs/method.md: 1e-3 AVCA, 5e-5 TCaF)
 optim_wrapper = dict(optimizer=dict(lr=1e-4))

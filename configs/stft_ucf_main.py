@@ -9,5 +9,5 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(audio_channels=512, video_channels=512))
-# [I] transformer-style learning rate (method.md: 1e-3 AVCA, 5e-5 TCaF)
+# [I] transformer-style learning rate (docs/method.md: 1e-3 AVCA, 5e-5 TCaF)
 optim_wrapper = dict(optimizer=dict(lr=1e-4))

@@ -58,49 +58,60 @@ def _registered_names(registry: Registry) -> list:
     return names
 
 
-def _resolve_type(cfg, registry: Registry):
-    """``cfg`` with its ``type`` string replaced by the registered object,
-    looked up in ``registry`` itself (then its parents); KeyError with the
-    closest registered names when it is unknown."""
+def _build_resolving(cfg, registry: Registry, default_args, base):
+    """Build ``cfg`` with ``base`` (an mmengine build function), resolving a
+    ``type`` string in ``registry`` itself first.
+
+    * found in ``registry`` or its parents -> built from there, whatever the
+      default scope (mmengine's scope switch would look in the default
+      scope's registry, which does not search child registries);
+    * ``_scope_`` given, or not found -> mmengine's own resolution (other
+      packages' scopes, mmengine's root registries);
+    * still unknown -> KeyError naming the registry and the closest
+      registered names (scoped child names included).
+    List configs (``build_model_from_cfg`` makes a ``Sequential``) are
+    passed to ``base`` unchanged.
+    """
     typ = cfg.get('type') if isinstance(cfg, dict) else None
-    if not isinstance(typ, str):
-        return cfg
+    if not isinstance(typ, str) or '_scope_' in cfg:
+        return base(cfg, registry, default_args)
     obj = registry.get(typ)
-    if obj is None:
+    if obj is not None:
+        return base(dict(cfg, type=obj), registry, default_args)
+    try:
+        return base(cfg, registry, default_args)
+    except KeyError as err:
+        if f'{typ} is not in the' not in str(err):
+            raise  # raised while building something inside
         names = sorted(set(_registered_names(registry)))
         close = difflib.get_close_matches(typ, names, n=5, cutoff=0.5)
         hint = (f'did you mean {", ".join(map(repr, close))}?'
                 if close else f'registered: {", ".join(names)}')
         raise KeyError(f'{typ!r} is not registered in the stftbox '
-                       f'{registry.name!r} registry; {hint}')
-    return dict(cfg, type=obj)
+                       f'{registry.name!r} registry; {hint}') from None
 
 
 def build_with_hints(cfg, registry: Registry, default_args=None):
-    """Build a model part from ``registry`` itself, whatever the default
-    scope.
+    """Build function of the model registries (``MODELS``, ``NEURONS``,
+    ``POOLINGS``, ``FUSIONS``): mmengine's ``build_model_from_cfg`` with the
+    resolution of :func:`_build_resolving`.
 
-    mmengine resolves a ``type`` string in the registry of the current
-    default scope (``'stftbox'`` -> ``MODELS``; another package's scope when
-    one is active), which does not search child registries such as
-    ``NEURONS``. This build function resolves the string with
-    ``registry.get`` first (the registry, then its parents) and then builds
-    with mmengine's ``build_model_from_cfg``.
+    It applies when stftbox code calls ``MODELS.build`` etc. (every sub-module
+    of a model); the Runner builds the top-level model, hooks, datasets and
+    metrics through mmengine's root registries, whose own errors apply there.
 
     Raises:
         KeyError: if the type is not registered; the message names the
             registry and lists the closest registered names.
     """
-    return build_model_from_cfg(_resolve_type(cfg, registry), registry,
-                                default_args)
+    return _build_resolving(cfg, registry, default_args,
+                            build_model_from_cfg)
 
 
 def build_object_with_hints(cfg, registry: Registry, default_args=None):
-    """:func:`build_with_hints` for non-model registries (datasets,
-    samplers, metrics, hooks): resolves in ``registry`` itself, then builds
-    with mmengine's ``build_from_cfg``."""
-    return build_from_cfg(_resolve_type(cfg, registry), registry,
-                          default_args)
+    """:func:`build_with_hints` for the other registries (datasets,
+    samplers, metrics, hooks), with mmengine's ``build_from_cfg``."""
+    return _build_resolving(cfg, registry, default_args, build_from_cfg)
 
 
 # --- runtime -------------------------------------------------------------

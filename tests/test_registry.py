@@ -122,3 +122,33 @@ def test_duplicate_name_needs_force():
     finally:
         FUSIONS._module_dict.pop(name, None)
     assert FUSIONS.get(name) is None
+
+
+def test_object_registries_hint_and_defer_to_other_scopes():
+    from mmengine.hooks import Hook
+    from mmengine.registry import HOOKS as ROOT_HOOKS
+    from mmengine.registry import DefaultScope
+
+    from stftbox.registry import DATASETS, HOOKS
+    with pytest.raises(KeyError, match="did you mean 'AVGZSLDataset'"):
+        DATASETS.build(dict(type='AVGZSLDatset'))
+    scope = 'otherpkg_' + uuid.uuid4().hex[:8]
+    other = Registry('hook', parent=ROOT_HOOKS, scope=scope)
+
+    @other.register_module(name='SpikeStatsHook')
+    class OtherSpikeStats(Hook):
+        pass
+
+    @other.register_module()
+    class OnlyOther(Hook):
+        pass
+
+    # an explicit _scope_ wins over the stftbox name ...
+    built = HOOKS.build(dict(type='SpikeStatsHook', _scope_=scope))
+    assert isinstance(built, OtherSpikeStats)
+    # ... types of the active default scope are still found ...
+    with DefaultScope.overwrite_default_scope(scope):
+        assert isinstance(HOOKS.build(dict(type='OnlyOther')), OnlyOther)
+    # ... and mmengine's root types too
+    assert type(HOOKS.build(dict(type='CheckpointHook'))).__name__ == \
+        'CheckpointHook'

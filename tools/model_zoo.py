@@ -16,6 +16,7 @@ checkpoint files under their zoo ``filename``. Downloads land in
 import argparse
 import os.path as osp
 import sys
+import urllib.request
 
 try:
     import stftbox  # noqa: F401
@@ -60,6 +61,11 @@ def cmd_download(args, zoo):
 def cmd_verify(args, zoo):
     entry = get_entry(args.name, zoo)
     path = args.path or osp.join(get_checkpoint_dir(), entry['filename'])
+    shipped = zoo_download_url(entry) if entry['url'] else ''
+    if not args.path and not osp.isfile(path) and \
+            shipped.startswith('file://'):
+        # a checkpoint shipped in the repository (relative url)
+        path = urllib.request.url2pathname(shipped[len('file://'):])
     if not osp.isfile(path) and not entry['url'] and not args.path:
         print(f'{entry["name"]}: no checkpoint to verify (status: '
               f'{entry["status"]})', file=sys.stderr)

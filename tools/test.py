@@ -75,8 +75,9 @@ def main():
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
             FileNotFoundError) as err:
         sys.exit(f'error: {err}')
-    print_scores(metrics, title=f'Test ({args.checkpoint}, beta '
-                 f'{float(cfg.test_evaluator.calibration):.2f})')
+    beta = cfg.test_evaluator.calibration
+    beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
+    print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)

@@ -11,7 +11,7 @@ __all__ = ['DatasetError', 'UnsafePickleError']
 
 class DatasetError(ValueError):
     """A benchmark file or folder is missing or does not hold what the
-    layout of ``docs/data.md`` (source: ``docs/data.md``, "On-disk layout")
+    layout of ``docs/data.md`` ("On-disk layout")
     expects. The message is one line naming the file/key."""
 
 

@@ -24,7 +24,8 @@ def demo_cfg(options):
 def test_stage2_config_drops_validation_and_fixes_beta(surrogate_root,
                                                        short_run):
     cfg = stage2_config(demo_cfg(short_run(surrogate_root)), '/tmp/x', 3,
-                        0.6, dict(HM=40.0, epoch=3, beta=0.6))
+                        0.6, dict(HM=40.0, epoch=3, beta=0.6,
+                                  config_sha256='ab' * 32))
     assert cfg.train_cfg.max_epochs == 3
     assert cfg.train_dataloader.dataset.phase == 'stage_2_train'
     assert cfg.test_dataloader.dataset.phase == 'stage_2_test'

@@ -9,7 +9,7 @@ inference clips/s at the config's batch size, peak resident memory, firing
 rate per spiking layer, and an energy estimate per clip: synaptic operations
 (SOPs, inputs that are binary spikes) x 0.9 pJ plus multiply-accumulates
 (MACs, float inputs) x 4.6 pJ, counted on every nn.Linear / nn.Conv1d
-(45 nm figures, method.md "Energy figures"). Matrix products inside
+(45 nm figures, docs/method.md "Energy figures"). Matrix products inside
 attention are not counted. Random tensors of the config's widths are used,
 so no data is needed.
 """

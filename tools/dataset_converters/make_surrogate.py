@@ -1,7 +1,7 @@
 """Write the synthetic ("surrogate") AV-GZSL benchmark in the real layout.
 
     python tools/dataset_converters/make_surrogate.py \
-        --out data/avgzsl_benchmark_non_averaged_datasets --seed 0
+        --out data/surrogate_avgzsl --seed 0
 
 writes ``<out>/UCF/`` (class-split/, features/surrogate_temporal/...). The
 features are synthetic; see docs/data.md ("The surrogate benchmark") before

@@ -1,5 +1,5 @@
 # STFT, the Spiking Tucker Fusion Transformer (Li et al., IEEE TIP 2024).
-# Defaults follow method.md: [S] width 512, three spiking blocks, Tucker rank
+# Defaults follow docs/method.md: [S] width 512, three spiking blocks, Tucker rank
 # 60; [P] T = 10 time steps; [I] details are marked in each module's
 # docstring. Swap any part by `type=` (neurons, poolings, fusions, ...).
 embed_dims = 512

@@ -1,5 +1,5 @@
 # [P] Adam, weight decay 1e-5, ReduceLROnPlateau on validation HM
-# (patience 3), 50 epochs, validation after every epoch (method.md, Training).
+# (patience 3), 50 epochs, validation after every epoch (docs/method.md, Training).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-5))

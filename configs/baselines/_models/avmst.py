@@ -1,5 +1,5 @@
 # AVMST-style baseline (the STFT authors' ICME 2023 model, built on AVCA;
-# method.md [P]), from stftbox parts: the STFT backbone with a plain
+# docs/method.md [P]), from stftbox parts: the STFT backbone with a plain
 # integrate-and-fire SNN branch (IFNode, no GLP, no TSF: mean over steps),
 # a transformer branch without knowledge slots, and a single-scale concat
 # fusion of the two branch outputs [I]. Same head and losses as STFT.

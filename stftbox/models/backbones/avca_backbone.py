@@ -4,7 +4,7 @@ Source: AVCA, "Audio-visual generalised zero-shot learning with cross-modal
 attention and language", Mercea, Riesch, Koepke, Akata, CVPR 2022
 (docs/data.md): features averaged over time, one encoder per modality, and
 cross-modal attention in which each modality attends to the other; trained
-with triplet, regression and reconstruction losses (method.md, Losses [P]).
+with triplet, regression and reconstruction losses (docs/method.md, Losses [P]).
 This is a *baseline built from stftbox parts* (``ModalityEncoder`` and
 ``torch.nn.MultiheadAttention``), not a port of the AVCA code; the residual
 form and the output projection are our reading [I].

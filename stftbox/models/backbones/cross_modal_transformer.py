@@ -1,4 +1,4 @@
-"""Cross-modal transformer of the STFT transformer branch ([S], method.md).
+"""Cross-modal transformer of the STFT transformer branch ([S], docs/method.md).
 
 Joint self-attention (timm ViT ``Block`` s) over the concatenated audio and
 video tokens, with learnable modality (type) embeddings and optionally the

@@ -1,4 +1,4 @@
-"""Latent knowledge combiner of the STFT transformer branch ([S], method.md).
+"""Latent knowledge combiner of the STFT transformer branch ([S], docs/method.md).
 
 Summaries of the paper [S] describe K learnable knowledge slots, gated
 (sigmoid) reads of each modality, a gated slot update

@@ -15,7 +15,7 @@ class ModalityEncoder(BaseModule):
     """Linear -> LayerNorm -> activation -> Dropout, applied per time step.
 
     Maps the pre-extracted features of one modality to the shared width
-    ``d`` of both STFT branches (method.md, "per-modality encoders" [S];
+    ``d`` of both STFT branches (docs/method.md, "per-modality encoders" [S];
     the activation choice is [I]).
 
     Args:

@@ -1,6 +1,6 @@
 """The SNN branch of STFT: spiking blocks over T time steps.
 
-Source (method.md): blocks of (conv or linear -> spiking neuron) run for
+Source (docs/method.md): blocks of (conv or linear -> spiking neuron) run for
 T time steps in multi-step mode [P: T = 10; S: three Conv+LIF blocks]; GLP
 shapes the membrane-potential input (residual sigmoid modulation [S]); the
 dynamic threshold reads the GLP statistics [S]; TSF weights the step outputs

@@ -1,7 +1,7 @@
 """STFT backbone: encoders -> SNN branch + transformer branch -> fusion.
 
 Spiking Tucker Fusion Transformer (Li, Wang, Xiong, Fan, IEEE TIP 33, 2024,
-arXiv 2407.08130); data flow as in method.md: per-modality encoders [S],
+arXiv 2407.08130); data flow as in docs/method.md: per-modality encoders [S],
 a temporal SNN branch and a semantic transformer branch on the same encoded
 tokens, temporal-semantic Tucker fusion at several scales [A], and an
 optional reconstruction loss of the encoder inputs [P].

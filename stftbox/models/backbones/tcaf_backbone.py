@@ -6,7 +6,7 @@ temporal audio and video features are encoded per modality, a transformer
 attends jointly over the audio and video time steps, and the audio and video
 outputs are pooled and combined into one clip embedding; trained with a
 cross-entropy over class scores plus regression and reconstruction losses
-(method.md, Losses). This is a *baseline built from stftbox parts*
+(docs/method.md, Losses). This is a *baseline built from stftbox parts*
 (``ModalityEncoder`` + ``CrossModalTransformer``), not a port of the TCaF
 code: no spiking neurons, no fusion module; the pooling and the output
 projection are our reading [I].

@@ -1,6 +1,6 @@
 """Time-step factor (TSF): learned weights over the T step outputs.
 
-Source: STFT abstract [A] ("time-step factor"); method.md: learned weights
+Source: STFT abstract [A] ("time-step factor"); docs/method.md: learned weights
 over the T steps (softmax of a per-step score) replace the plain mean of
 step outputs. The input-dependent score is an option [I].
 """

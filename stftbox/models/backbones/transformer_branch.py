@@ -1,4 +1,4 @@
-"""Transformer (semantic) branch of STFT ([S], method.md).
+"""Transformer (semantic) branch of STFT ([S], docs/method.md).
 
 Latent knowledge combiner (:class:`LatentKnowledgeCombiner`) followed by a
 cross-modal transformer (:class:`CrossModalTransformer`) over the audio and

@@ -11,7 +11,7 @@ second-order interaction but factorises ``W`` into a small core tensor
 
 (``x_n`` = mode-n product). The abstract [A] states the purpose (full
 second-order interactions with few parameters); the MUTAN form and the rank
-default 60 are from summaries of the paper [S] (method.md).
+default 60 are from summaries of the paper [S] (docs/method.md).
 """
 import math
 from typing import Optional

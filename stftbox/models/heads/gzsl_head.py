@@ -13,7 +13,7 @@ from stftbox.registry import MODELS
 class GZSLHead(nn.Module):
     """Projects the audio-visual embedding and the class text embeddings into
     one space, computes the training losses and the L2 distances used for
-    prediction (method.md, "GZSL head"; AVCA/TCaF embedding heads).
+    prediction (docs/method.md, "GZSL head"; AVCA/TCaF embedding heads).
 
     Both projections are two-layer MLPs (``timm.layers.Mlp``). Optional
     decoders map the projections back to their inputs for the reconstruction

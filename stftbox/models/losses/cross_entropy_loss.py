@@ -11,7 +11,7 @@ class DistanceCrossEntropyLoss(nn.Module):
     """Cross-entropy with logits ``-d(a_i, c_k) / temperature``.
 
     A registered alternative to the triplet loss (TCaF, Mercea et al., ECCV
-    2022, trains with a cross-entropy over class scores; method.md, Losses).
+    2022, trains with a cross-entropy over class scores; docs/method.md, Losses).
 
     Args:
         temperature (float): divides the negative L2 distances. Default 1.0.

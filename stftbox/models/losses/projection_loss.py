@@ -9,7 +9,7 @@ from stftbox.registry import MODELS
 @MODELS.register_module()
 class ProjectionLoss(nn.Module):
     """Mean squared error between each clip embedding and the embedding of
-    its class, ``mean((a_i - c_{y_i})^2)`` (AVCA regression loss; method.md,
+    its class, ``mean((a_i - c_{y_i})^2)`` (AVCA regression loss; docs/method.md,
     Losses [P]).
 
     Args:

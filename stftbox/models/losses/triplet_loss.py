@@ -9,7 +9,7 @@ from stftbox.registry import MODELS
 class TripletLoss(nn.Module):
     """Triplet loss (margin 1) in both directions, over all negatives.
 
-    Source: AVCA (Mercea et al., CVPR 2022) and STFT (method.md, Losses [P]).
+    Source: AVCA (Mercea et al., CVPR 2022) and STFT (docs/method.md, Losses [P]).
     With L2 distance ``d``:
 
     * clip anchor: ``relu(m + d(a_i, c_{y_i}) - d(a_i, c_k))`` for every class

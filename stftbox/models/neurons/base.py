@@ -7,7 +7,7 @@
   GLP statistic that :class:`DynamicThresholdLIF` reads and plain neurons
   ignore) and records the firing rate of the last forward pass.
 
-Source: method.md "Spiking neurons" (spikingjelly ``LIFNode`` / ``IFNode`` /
+Source: docs/method.md "Spiking neurons" (spikingjelly ``LIFNode`` / ``IFNode`` /
 ``ParametricLIFNode`` in ``step_mode='m'``, surrogate ``ATan`` / ``Sigmoid``).
 """
 import inspect
@@ -20,7 +20,7 @@ __all__ = ['build_surrogate', 'valid_surrogate_names', 'SpikeRecordMixin',
            'DEFAULT_SURROGATE']
 
 #: default surrogate of every registered neuron [I]: arctan with alpha = 2,
-#: spikingjelly's usual choice (method.md names ``ATan`` first).
+#: spikingjelly's usual choice (docs/method.md names ``ATan`` first).
 DEFAULT_SURROGATE = dict(type='ATan', alpha=2.0)
 
 

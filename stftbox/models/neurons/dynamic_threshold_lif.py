@@ -30,7 +30,7 @@ def normalized_softmax_entropy(x: torch.Tensor, dim: int = -1,
     """Shannon entropy of ``softmax(x / temperature)`` along ``dim``,
     divided by ``log(size)`` so that it lies in [0, 1] (1 = uniform, i.e.
     no channel stands out; 0 = one-hot). [I] reading of "information
-    content of the current step" (method.md, dynamic threshold [S]).
+    content of the current step" (docs/method.md, dynamic threshold [S]).
 
     Args:
         x (Tensor): any shape ``[..., C, ...]``.

@@ -7,7 +7,7 @@ context=None)`` signature and the recorded :attr:`firing_rate` (see
 :class:`~stftbox.models.neurons.base.SpikeRecordMixin`). A config therefore
 swaps neurons by ``type=`` alone, e.g. ``neuron=dict(type='IFNode')``.
 
-Source: method.md "Spiking neurons" (LIF: tau dV/dt = -(V - V_reset) + X,
+Source: docs/method.md "Spiking neurons" (LIF: tau dV/dt = -(V - V_reset) + X,
 spike when V >= V_th, hard reset to V_reset).
 """
 from typing import Optional

@@ -1,7 +1,7 @@
 """Spike statistics of a model (firing rates per spiking layer).
 
 SNN papers report firing rates to estimate synaptic operations and energy
-(method.md "Energy figures": SOPs = firing rate x fan-out x T).
+(docs/method.md "Energy figures": SOPs = firing rate x fan-out x T).
 """
 from typing import Dict
 
