@@ -9,16 +9,14 @@ This is a *baseline built from stftbox parts* (``ModalityEncoder`` and
 ``torch.nn.MultiheadAttention``), not a port of the AVCA code; the residual
 form and the output projection are our reading [I].
 """
-import copy
 from typing import Optional
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 
 from stftbox.registry import MODELS
 from .mean_pool_encoder import masked_mean
-from .stft_backbone import masked_mse
+from .two_stream import TwoStreamBackbone
 
 __all__ = ['AVCABackbone']
 
@@ -35,7 +33,7 @@ def _keep_one_key(padding_mask: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class AVCABackbone(BaseModule):
+class AVCABackbone(TwoStreamBackbone):
     """Averaged features -> per-modality encoders -> audio<->video
     cross-attention -> concatenation (AVCA-style).
 
@@ -87,24 +85,14 @@ class AVCABackbone(BaseModule):
                  out_channels: int = 512,
                  reconstruction_weight: float = 0.5,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims {embed_dims} must be divisible by '
                              f'num_heads {num_heads}')
-        if reconstruction_weight < 0:
-            raise ValueError('reconstruction_weight must be >= 0, got '
-                             f'{reconstruction_weight}')
-        self.embed_dims, self.out_channels = embed_dims, out_channels
+        super().__init__(audio_channels, video_channels, embed_dims, encoder,
+                         reconstruction_weight, init_cfg=init_cfg)
+        self.out_channels = out_channels
         self.temporal_average = temporal_average
-        self.reconstruction_weight = float(reconstruction_weight)
 
-        def enc(channels):
-            cfg = copy.deepcopy(dict(encoder))
-            cfg.update(in_channels=channels, embed_dims=embed_dims)
-            return MODELS.build(cfg)
-
-        self.audio_encoder = enc(audio_channels)
-        self.video_encoder = enc(video_channels)
         self.attn_a2v = nn.MultiheadAttention(embed_dims, num_heads,
                                               dropout=attn_drop,
                                               batch_first=True)
@@ -114,21 +102,14 @@ class AVCABackbone(BaseModule):
         self.norm_a = nn.LayerNorm(embed_dims)
         self.norm_v = nn.LayerNorm(embed_dims)
         self.proj = nn.Linear(2 * embed_dims, out_channels)
-        if self.reconstruction_weight > 0:
-            self.audio_decoder = nn.Linear(embed_dims, audio_channels)
-            self.video_decoder = nn.Linear(embed_dims, video_channels)
+        self.build_decoders()
 
     def forward(self, audio: torch.Tensor, video: torch.Tensor,
                 audio_padding_mask: Optional[torch.Tensor] = None,
                 video_padding_mask: Optional[torch.Tensor] = None) -> dict:
         """Embed a batch of clips; see the class docstring for shapes."""
-        if audio_padding_mask is None:
-            audio_padding_mask = audio.new_zeros(audio.shape[:2],
-                                                 dtype=torch.bool)
-        if video_padding_mask is None:
-            video_padding_mask = video.new_zeros(video.shape[:2],
-                                                 dtype=torch.bool)
-        am, vm = audio_padding_mask.bool(), video_padding_mask.bool()
+        am, vm = self.default_masks(audio, video, audio_padding_mask,
+                                    video_padding_mask)
         if self.temporal_average:
             audio = masked_mean(audio, am).unsqueeze(1)      # [B, 1, Da]
             video = masked_mean(video, vm).unsqueeze(1)      # [B, 1, Dv]
@@ -143,11 +124,6 @@ class AVCABackbone(BaseModule):
         a2 = self.norm_a(a + a_att)
         v2 = self.norm_v(v + v_att)
         a_pool, v_pool = masked_mean(a2, am), masked_mean(v2, vm)
-        losses = {}
-        if self.reconstruction_weight > 0:
-            rec = (masked_mse(self.audio_decoder(a), audio, am)
-                   + masked_mse(self.video_decoder(v), video, vm))
-            losses['loss_input_reconstruction'] = (
-                self.reconstruction_weight * rec)
+        losses = self.reconstruction_losses(a, v, audio, video, am, vm)
         return dict(embedding=self.proj(torch.cat([a_pool, v_pool], dim=-1)),
                     audio=a_pool, video=v_pool, losses=losses)

@@ -7,45 +7,15 @@ tokens, temporal-semantic Tucker fusion at several scales [A], and an
 optional reconstruction loss of the encoder inputs [P].
 """
 import copy
-from typing import Dict, Optional
+from typing import Optional
 
 import torch
-import torch.nn as nn
-from mmengine.model import BaseModule
-
 from stftbox.registry import FUSIONS, MODELS
 
+from .two_stream import TwoStreamBackbone, fill_cfg as _fill
+from .two_stream import masked_mse  # noqa: F401 (re-exported)
+
 _STEP_WEIGHTINGS = ('tsf', 'mean')
-
-
-def masked_mse(pred: torch.Tensor, target: torch.Tensor,
-               padding_mask: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the valid steps only.
-
-    Args:
-        pred, target (Tensor): ``[B, L, C]``.
-        padding_mask (Tensor): ``[B, L]`` bool, True = padded (ignored).
-
-    Returns:
-        Scalar: mean of ``(pred - target)^2`` over valid ``(b, l, c)``
-        (squared feature units); 0 if nothing is valid.
-    """
-    keep = (~padding_mask).unsqueeze(-1).to(pred.dtype)
-    err = ((pred - target) ** 2 * keep).sum()
-    return err / (keep.sum() * pred.shape[-1]).clamp(min=1.0)
-
-
-def _fill(cfg: dict, forced: Dict[str, int], defaults: Dict[str, int],
-          where: str) -> dict:
-    """Copy ``cfg``, set ``defaults`` when absent and check ``forced``."""
-    cfg = copy.deepcopy(dict(cfg))
-    for key, val in {**defaults, **forced}.items():
-        cfg.setdefault(key, val)
-    for key, val in forced.items():
-        if cfg[key] != val:
-            raise ValueError(f'{where}: {key}={cfg[key]} but the backbone '
-                             f'needs {val}')
-    return cfg
 
 
 def pack_valid_steps(x: torch.Tensor, padding_mask: torch.Tensor) -> tuple:
@@ -71,7 +41,7 @@ def pack_valid_steps(x: torch.Tensor, padding_mask: torch.Tensor) -> tuple:
 
 
 @MODELS.register_module()
-class STFTBackbone(BaseModule):
+class STFTBackbone(TwoStreamBackbone):
     """Spiking Tucker Fusion Transformer backbone (STFT, Fig. 2; [A]/[S]).
 
     1. ``ModalityEncoder`` per modality: ``audio [B, La, Da] -> [B, La, d]``,
@@ -144,23 +114,13 @@ class STFTBackbone(BaseModule):
                  out_channels: int = 512,
                  reconstruction_weight: float = 0.5,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if step_weighting not in _STEP_WEIGHTINGS:
             raise ValueError(f'step_weighting must be one of '
                              f'{_STEP_WEIGHTINGS}, got {step_weighting!r}')
-        if reconstruction_weight < 0:
-            raise ValueError('reconstruction_weight must be >= 0, got '
-                             f'{reconstruction_weight}')
-        self.embed_dims, self.out_channels = embed_dims, out_channels
+        super().__init__(audio_channels, video_channels, embed_dims, encoder,
+                         reconstruction_weight, init_cfg=init_cfg)
+        self.out_channels = out_channels
         self.step_weighting = step_weighting
-        self.reconstruction_weight = float(reconstruction_weight)
-
-        self.audio_encoder = MODELS.build(_fill(
-            encoder, dict(in_channels=audio_channels, embed_dims=embed_dims),
-            {}, 'encoder'))
-        self.video_encoder = MODELS.build(_fill(
-            encoder, dict(in_channels=video_channels, embed_dims=embed_dims),
-            {}, 'encoder'))
         snn_cfg = _fill(snn_branch, dict(in_channels=embed_dims),
                         dict(embed_dims=embed_dims), 'snn_branch')
         self.snn_branch = MODELS.build(snn_cfg)
@@ -178,10 +138,7 @@ class STFTBackbone(BaseModule):
             ms_cfg['fusion'] = copy.deepcopy(dict(fusion))
             self.fusion = FUSIONS.build(ms_cfg)
         self.multi_scale = multi_scale is not None
-
-        if self.reconstruction_weight > 0:
-            self.audio_decoder = nn.Linear(embed_dims, audio_channels)
-            self.video_decoder = nn.Linear(embed_dims, video_channels)
+        self.build_decoders()
 
     def _step_weights(self, snn: dict) -> Optional[torch.Tensor]:
         """Weights ``[T, B]`` for the per-step scale, or None (mean)."""
@@ -198,13 +155,8 @@ class STFTBackbone(BaseModule):
                 audio_padding_mask: Optional[torch.Tensor] = None,
                 video_padding_mask: Optional[torch.Tensor] = None) -> dict:
         """Embed a batch of clips; see the class docstring for shapes."""
-        if audio_padding_mask is None:
-            audio_padding_mask = audio.new_zeros(audio.shape[:2],
-                                                 dtype=torch.bool)
-        if video_padding_mask is None:
-            video_padding_mask = video.new_zeros(video.shape[:2],
-                                                 dtype=torch.bool)
-        am, vm = audio_padding_mask.bool(), video_padding_mask.bool()
+        am, vm = self.default_masks(audio, video, audio_padding_mask,
+                                    video_padding_mask)
         a = self.audio_encoder(audio, am)           # [B, La, d]
         v = self.video_encoder(video, vm)           # [B, Lv, d]
 
@@ -218,11 +170,6 @@ class STFTBackbone(BaseModule):
         else:
             embedding = self.fusion(r, s)
 
-        losses = {}
-        if self.reconstruction_weight > 0:
-            rec = (masked_mse(self.audio_decoder(a), audio, am)
-                   + masked_mse(self.video_decoder(v), video, vm))
-            losses['loss_input_reconstruction'] = (
-                self.reconstruction_weight * rec)
+        losses = self.reconstruction_losses(a, v, audio, video, am, vm)
         return dict(embedding=embedding, losses=losses, snn=snn,
                     transformer=trans)

@@ -16,11 +16,10 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 
 from stftbox.registry import MODELS
 from .mean_pool_encoder import masked_mean
-from .stft_backbone import masked_mse
+from .two_stream import TwoStreamBackbone
 
 __all__ = ['TCaFBackbone']
 
@@ -28,7 +27,7 @@ _POOLINGS = ('modality_concat', 'mean')
 
 
 @MODELS.register_module()
-class TCaFBackbone(BaseModule):
+class TCaFBackbone(TwoStreamBackbone):
     """Modality encoders -> cross-modal transformer -> pooling (TCaF-style).
 
     1. ``encoder`` per modality: ``audio [B, La, Da] -> [B, La, d]``,
@@ -82,24 +81,14 @@ class TCaFBackbone(BaseModule):
                  out_channels: int = 512,
                  reconstruction_weight: float = 0.5,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if pooling not in _POOLINGS:
             raise ValueError(f'pooling must be one of {_POOLINGS}, got '
                              f'{pooling!r}')
-        if reconstruction_weight < 0:
-            raise ValueError('reconstruction_weight must be >= 0, got '
-                             f'{reconstruction_weight}')
-        self.embed_dims, self.out_channels = embed_dims, out_channels
+        super().__init__(audio_channels, video_channels, embed_dims, encoder,
+                         reconstruction_weight, init_cfg=init_cfg)
+        self.out_channels = out_channels
         self.pooling = pooling
-        self.reconstruction_weight = float(reconstruction_weight)
 
-        def enc(channels):
-            cfg = copy.deepcopy(dict(encoder))
-            cfg.update(in_channels=channels, embed_dims=embed_dims)
-            return MODELS.build(cfg)
-
-        self.audio_encoder = enc(audio_channels)
-        self.video_encoder = enc(video_channels)
         tr_cfg = copy.deepcopy(dict(transformer))
         tr_cfg.setdefault('embed_dims', embed_dims)
         if tr_cfg['embed_dims'] != embed_dims:
@@ -108,21 +97,14 @@ class TCaFBackbone(BaseModule):
         self.transformer = MODELS.build(tr_cfg)
         pooled = 2 * embed_dims if pooling == 'modality_concat' else embed_dims
         self.proj = nn.Linear(pooled, out_channels)
-        if self.reconstruction_weight > 0:
-            self.audio_decoder = nn.Linear(embed_dims, audio_channels)
-            self.video_decoder = nn.Linear(embed_dims, video_channels)
+        self.build_decoders()
 
     def forward(self, audio: torch.Tensor, video: torch.Tensor,
                 audio_padding_mask: Optional[torch.Tensor] = None,
                 video_padding_mask: Optional[torch.Tensor] = None) -> dict:
         """Embed a batch of clips; see the class docstring for shapes."""
-        if audio_padding_mask is None:
-            audio_padding_mask = audio.new_zeros(audio.shape[:2],
-                                                 dtype=torch.bool)
-        if video_padding_mask is None:
-            video_padding_mask = video.new_zeros(video.shape[:2],
-                                                 dtype=torch.bool)
-        am, vm = audio_padding_mask.bool(), video_padding_mask.bool()
+        am, vm = self.default_masks(audio, video, audio_padding_mask,
+                                    video_padding_mask)
         a = self.audio_encoder(audio, am)                   # [B, La, d]
         v = self.video_encoder(video, vm)                   # [B, Lv, d]
         out = self.transformer(a, v, am, vm)
@@ -134,10 +116,5 @@ class TCaFBackbone(BaseModule):
                                dim=-1)                       # [B, 2d]
         else:
             pooled = masked_mean(tokens, mask)               # [B, d]
-        losses = {}
-        if self.reconstruction_weight > 0:
-            rec = (masked_mse(self.audio_decoder(a), audio, am)
-                   + masked_mse(self.video_decoder(v), video, vm))
-            losses['loss_input_reconstruction'] = (
-                self.reconstruction_weight * rec)
+        losses = self.reconstruction_losses(a, v, audio, video, am, vm)
         return dict(embedding=self.proj(pooled), tokens=tokens, losses=losses)
