@@ -7,5 +7,6 @@ from .transformer_branch import TransformerBranch  # noqa: F401
 from .time_step_factor import TimeStepFactor  # noqa: F401
 from .snn_branch import SNNBranch, SpikingBlock  # noqa: F401
 from .stft_backbone import STFTBackbone  # noqa: F401
+from .bn_mlp import BNMLP  # noqa: F401
 from .tcaf_backbone import TCaFBackbone  # noqa: F401
 from .avca_backbone import AVCABackbone  # noqa: F401

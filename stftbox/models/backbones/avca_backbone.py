@@ -1,129 +1,131 @@
-"""AVCA-style backbone: cross-attention between audio and video.
+"""AVCA backbone: clip-level embedding nets and a two-token (audio, video)
+pre-norm transformer.
 
 Source: AVCA, "Audio-visual generalised zero-shot learning with cross-modal
-attention and language", Mercea, Riesch, Koepke, Akata, CVPR 2022
-(docs/data.md): features averaged over time, one encoder per modality, and
-cross-modal attention in which each modality attends to the other; trained
-with triplet, regression and reconstruction losses (docs/method.md, Losses [P]).
-This is a *baseline built from stftbox parts* (``ModalityEncoder`` and
-``torch.nn.MultiheadAttention``), not a port of the AVCA code; the residual
-form and the output projection are our reading [I].
+attention and language", Mercea, Riesch, Koepke, Akata, CVPR 2022, as
+released in github.com/ExplainableML/AVCA-GZSL (MIT), model ``AVCA``. This
+is our implementation of that architecture; it equals the released model
+number for number (tests/test_models/test_peer_avca.py, docs/baselines.md).
+It is built from ``BNMLP`` and timm's ViT ``Block``.
 """
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
+from timm.layers import Mlp
+from timm.models.vision_transformer import Block
 
 from stftbox.registry import MODELS
+from .bn_mlp import BNMLP
 from .mean_pool_encoder import masked_mean
-from .two_stream import TwoStreamBackbone
 
 __all__ = ['AVCABackbone']
 
 
-def _keep_one_key(padding_mask: torch.Tensor) -> torch.Tensor:
-    """Unmask the first key of rows that are fully padded, so attention over
-    them gives finite (zero-valued) outputs instead of NaN. ``[B, L]``
-    bool -> ``[B, L]`` bool."""
-    empty = padding_mask.all(dim=1)
-    if empty.any():
-        padding_mask = padding_mask.clone()
-        padding_mask[empty, 0] = False
-    return padding_mask
-
-
 @MODELS.register_module()
-class AVCABackbone(TwoStreamBackbone):
-    """Averaged features -> per-modality encoders -> audio<->video
-    cross-attention -> concatenation (AVCA-style).
+class AVCABackbone(nn.Module):
+    """The AVCA clip encoder up to the attended features.
 
-    1. With ``temporal_average`` (default, as AVCA's averaged features) each
-       modality is averaged over its valid steps: ``[B, L, D] -> [B, 1, D]``.
-    2. ``encoder`` per modality -> ``a [B, La', d]``, ``v [B, Lv', d]``.
-    3. Cross-attention, both directions, with residual and LayerNorm:
-       ``a' = LN(a + MHA(q=a, k=v, v=v))``, ``v' = LN(v + MHA(q=v, k=a,
-       v=a))``. With averaged features there is a single key, so the
-       attention weight is 1 and each direction is a learned linear map of
-       the other modality added to the modality itself.
-    4. ``embedding = Linear(2d, E)([mean(a'); mean(v')])`` (masked means).
-    5. Optional reconstruction loss: linear decoders map ``a`` and ``v``
-       back to the (averaged) inputs; ``w * (MSE_a + MSE_v)``.
+    1. Clip-level features: temporal inputs ``[B, T, D]`` are averaged over
+       their valid steps (the benchmark's averaged ``.h5`` features have
+       ``T = 1`` and pass through unchanged); ``[B, D]`` inputs are used as
+       they are.
+    2. ``phi_a = audio_encoder(a)``, ``phi_v = video_encoder(v)``
+       (``BNMLP`` with a hidden layer, width ``d`` = 300).
+    3. Two tokens ``[phi_a + pos[0], phi_v + pos[1]]`` -> ``num_layers``
+       pre-norm ViT blocks (separate LayerNorms for attention and MLP, fused
+       bias-free qkv, no mask, no final LayerNorm) -> ``attn [B, 2, d]``.
+    4. Residual **without** the position embedding: ``audio = phi_a +
+       attn[:, 0]``, ``video = phi_v + attn[:, 1]``.
+
+    ``pos`` (``pos_embed [2, d]``) is a parameter that is never trained: the
+    peer leaves it out of its optimiser, so it keeps its random
+    initialisation; here it has ``requires_grad=False`` (it still counts as
+    a parameter, 3,331,508 in total at the UCF cls widths).
 
     Args:
-        audio_channels (int): audio feature width ``D_a``.
-        video_channels (int): video feature width ``D_v``.
-        embed_dims (int): width ``d``. Default 512.
-        encoder (dict): MODELS config of the per-modality encoder
-            (``in_channels`` / ``embed_dims`` filled in). Default
-            ``dict(type='ModalityEncoder')``.
-        num_heads (int): attention heads (``d % num_heads == 0``). Default 8.
-        attn_drop (float): attention dropout. Default 0.0.
-        temporal_average (bool): average the inputs over time first (AVCA).
-            False attends over the other modality's time steps. Default True.
-        out_channels (int): embedding width ``E``. Default 512.
-        reconstruction_weight (float): weight of the input reconstruction
-            loss; 0 disables it. Default 0.5 [P].
-        init_cfg (dict, optional): mmengine init config.
+        audio_channels, video_channels (int): input widths ``D_a``, ``D_v``.
+        embed_dims (int): width ``d`` (300 in the peer). Default 300.
+        hidden_channels (int): hidden width of the encoders
+            (``embeddings_hidden_size``). Default 512.
+        encoder_dropout (float): dropout of the encoders and the transformer
+            (``embedding_dropout``). Default 0.2.
+        momentum (float): BatchNorm momentum of the encoders' second
+            BatchNorm (``--momentum``; 0.99 for cls features). Default 0.99.
+        num_layers (int): transformer depth. Default 1.
+        num_heads (int): heads (``num_heads * head_dims`` must be ``d``).
+            Default 3.
+        mlp_dims (int): MLP hidden width. Default 64.
 
     Shapes:
-        ``audio [B, La, Da]``, ``video [B, Lv, Dv]``, masks ``[B, La]`` /
-        ``[B, Lv]`` bool (True = padded; None = all valid) ->
-        ``dict(embedding=[B, E], audio=[B, d], video=[B, d],
-        losses=dict(...))`` (``audio`` / ``video``: the pooled attended
-        features of each modality).
+        ``forward(audio, video, audio_padding_mask=None,
+        video_padding_mask=None)``: ``audio [B, Ta, Da]`` or ``[B, Da]``,
+        ``video [B, Tv, Dv]`` or ``[B, Dv]``, masks ``[B, T]`` bool (True =
+        padded) -> dict ``audio [B, d]``, ``video [B, d]`` (attended),
+        ``embedding`` (= ``video``, the branch AVCA evaluates), ``phi_a``,
+        ``phi_v`` ``[B, d]``, ``tokens_in`` / ``tokens`` ``[B, 2, d]``.
 
     Raises:
-        ValueError: if ``embed_dims % num_heads != 0`` or
-            ``reconstruction_weight < 0``.
+        ValueError: ``embed_dims`` not divisible by ``num_heads`` or wrong
+            input widths.
     """
 
     def __init__(self, audio_channels: int, video_channels: int,
-                 embed_dims: int = 512,
-                 encoder: dict = dict(type='ModalityEncoder'),
-                 num_heads: int = 8, attn_drop: float = 0.0,
-                 temporal_average: bool = True,
-                 out_channels: int = 512,
-                 reconstruction_weight: float = 0.5,
-                 init_cfg: Optional[dict] = None) -> None:
+                 embed_dims: int = 300, hidden_channels: int = 512,
+                 encoder_dropout: float = 0.2, momentum: float = 0.99,
+                 num_layers: int = 1, num_heads: int = 3,
+                 mlp_dims: int = 64) -> None:
+        super().__init__()
         if embed_dims % num_heads:
-            raise ValueError(f'embed_dims {embed_dims} must be divisible by '
-                             f'num_heads {num_heads}')
-        super().__init__(audio_channels, video_channels, embed_dims, encoder,
-                         reconstruction_weight, init_cfg=init_cfg)
-        self.out_channels = out_channels
-        self.temporal_average = temporal_average
+            raise ValueError(f'AVCABackbone: embed_dims {embed_dims} must be '
+                             f'divisible by num_heads {num_heads}')
+        self.embed_dims = embed_dims
+        self.audio_channels, self.video_channels = (audio_channels,
+                                                    video_channels)
+        self.audio_encoder = BNMLP(audio_channels, embed_dims,
+                                   hidden_channels, encoder_dropout, momentum)
+        self.video_encoder = BNMLP(video_channels, embed_dims,
+                                   hidden_channels, encoder_dropout, momentum)
+        self.blocks = nn.ModuleList()
+        for _ in range(num_layers):
+            block = Block(embed_dims, num_heads, qkv_bias=False,
+                          proj_drop=encoder_dropout, norm_layer=nn.LayerNorm)
+            block.mlp = Mlp(embed_dims, mlp_dims, act_layer=nn.GELU,
+                            drop=encoder_dropout)
+            self.blocks.append(block)
+        self.pos_embed = nn.Parameter(torch.randn(2, embed_dims),
+                                      requires_grad=False)
 
-        self.attn_a2v = nn.MultiheadAttention(embed_dims, num_heads,
-                                              dropout=attn_drop,
-                                              batch_first=True)
-        self.attn_v2a = nn.MultiheadAttention(embed_dims, num_heads,
-                                              dropout=attn_drop,
-                                              batch_first=True)
-        self.norm_a = nn.LayerNorm(embed_dims)
-        self.norm_v = nn.LayerNorm(embed_dims)
-        self.proj = nn.Linear(2 * embed_dims, out_channels)
-        self.build_decoders()
+    @staticmethod
+    def _clip_level(x: torch.Tensor,
+                    padding_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        if x.dim() == 2:
+            return x
+        if x.shape[1] == 1:
+            return x[:, 0]
+        if padding_mask is None:
+            return x.mean(dim=1)
+        return masked_mean(x, padding_mask.bool())
 
     def forward(self, audio: torch.Tensor, video: torch.Tensor,
                 audio_padding_mask: Optional[torch.Tensor] = None,
-                video_padding_mask: Optional[torch.Tensor] = None) -> dict:
-        """Embed a batch of clips; see the class docstring for shapes."""
-        am, vm = self.default_masks(audio, video, audio_padding_mask,
-                                    video_padding_mask)
-        if self.temporal_average:
-            audio = masked_mean(audio, am).unsqueeze(1)      # [B, 1, Da]
-            video = masked_mean(video, vm).unsqueeze(1)      # [B, 1, Dv]
-            am = am.new_zeros(audio.shape[:2])
-            vm = vm.new_zeros(video.shape[:2])
-        a = self.audio_encoder(audio, am)                    # [B, La', d]
-        v = self.video_encoder(video, vm)                    # [B, Lv', d]
-        a_att, _ = self.attn_a2v(a, v, v, key_padding_mask=_keep_one_key(vm),
-                                 need_weights=False)
-        v_att, _ = self.attn_v2a(v, a, a, key_padding_mask=_keep_one_key(am),
-                                 need_weights=False)
-        a2 = self.norm_a(a + a_att)
-        v2 = self.norm_v(v + v_att)
-        a_pool, v_pool = masked_mean(a2, am), masked_mean(v2, vm)
-        losses = self.reconstruction_losses(a, v, audio, video, am, vm)
-        return dict(embedding=self.proj(torch.cat([a_pool, v_pool], dim=-1)),
-                    audio=a_pool, video=v_pool, losses=losses)
+                video_padding_mask: Optional[torch.Tensor] = None
+                ) -> Dict[str, torch.Tensor]:
+        """Embed a batch of clips; see the class docstring."""
+        if audio.shape[-1] != self.audio_channels or \
+                video.shape[-1] != self.video_channels:
+            raise ValueError(
+                f'AVCABackbone: expected audio [..., {self.audio_channels}] '
+                f'and video [..., {self.video_channels}], got '
+                f'{tuple(audio.shape)} and {tuple(video.shape)}')
+        a = self._clip_level(audio, audio_padding_mask)
+        v = self._clip_level(video, video_padding_mask)
+        phi_a, phi_v = self.audio_encoder(a), self.video_encoder(v)
+        x = torch.stack((phi_a + self.pos_embed[0], phi_v + self.pos_embed[1]),
+                        dim=1)
+        tokens_in = x
+        for block in self.blocks:
+            x = block(x)
+        audio_out, video_out = phi_a + x[:, 0], phi_v + x[:, 1]
+        return dict(embedding=video_out, audio=audio_out, video=video_out,
+                    phi_a=phi_a, phi_v=phi_v, tokens_in=tokens_in, tokens=x)

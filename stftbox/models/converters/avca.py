@@ -1,0 +1,101 @@
+"""AVCA-GZSL ``AVCA`` state dict -> stftbox ``AVCA`` state dict
+(docs/baselines.md)."""
+import re
+from typing import Dict, Tuple
+
+import torch
+
+from .common import (PeerCheckpointError, bn_mlp_width, check_consumed,
+                     move_prefix, shape, take)
+
+__all__ = ['convert_avca_state']
+
+_NETS = {'A_enc.': 'backbone.audio_encoder.',
+         'V_enc.': 'backbone.video_encoder.',
+         'A_proj.': 'head.audio_proj.', 'V_proj.': 'head.video_proj.',
+         'A_rec.': 'head.audio_decoder.', 'V_rec.': 'head.video_decoder.',
+         'W_proj.': 'head.text_proj.', 'D.': 'head.text_decoder.'}
+
+
+def convert_avca_state(state: Dict[str, torch.Tensor], num_heads: int = 3,
+                       source: str = 'AVCA checkpoint'
+                       ) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Map the peer's keys to ours and read the architecture from shapes.
+
+    The widths and the depth come from the tensors; the number of heads
+    (3 in the released code, which hard-codes it) cannot be read and is an
+    argument.
+
+    Args:
+        state (dict): the peer ``state_dict`` (its own key names).
+        num_heads (int): attention heads. Default 3.
+        source (str): name used in error messages.
+
+    Returns:
+        tuple: ``(state_dict, model_cfg)`` (our keys; an ``AVCA`` config with
+        the read widths, dropouts and momentum left at their defaults).
+
+    Raises:
+        PeerCheckpointError: missing or unexpected keys, a width not
+            divisible by ``num_heads``, or nets without their hidden layer.
+    """
+    state = dict(state)
+    out = {}
+    enc_hidden = bn_mlp_width(state, 'A_enc.', source)
+    dec_hidden = bn_mlp_width(state, 'A_proj.', source)
+    if enc_hidden is None or dec_hidden is None:
+        raise PeerCheckpointError(f'{source}: A_enc and A_proj must have a '
+                                  'hidden layer (fc.4.weight)')
+    audio_ch = shape(state['A_enc.fc.0.weight'], 2, 'A_enc.fc.0.weight',
+                     source)[1]
+    video_ch = shape(state.get('V_enc.fc.0.weight', torch.zeros(0, 0)), 2,
+                     'V_enc.fc.0.weight', source)[1]
+    dims = state['A_enc.fc.4.weight'].shape[0]
+    dim_out = state['A_proj.fc.4.weight'].shape[0]
+    text_ch = shape(state['W_proj.fc.0.weight'], 2, 'W_proj.fc.0.weight',
+                    source)[1]
+    for old, new in _NETS.items():
+        if not move_prefix(state, old + 'fc.', new + 'layers.', out):
+            raise PeerCheckpointError(f'{source}: no {old}fc.* keys')
+    out['backbone.pos_embed'] = take(state, 'pos_emb1D', source)
+    layer_ids = sorted({int(m.group(1)) for k in state
+                        for m in [re.match(r'cross_attention\.layers\.(\d+)\.',
+                                           k)] if m})
+    if not layer_ids or layer_ids != list(range(len(layer_ids))):
+        raise PeerCheckpointError(f'{source}: transformer layers '
+                                  f'{layer_ids} are not 0..N-1')
+    mlp = None
+    for i in layer_ids:
+        src, dst = f'cross_attention.layers.{i}.', f'backbone.blocks.{i}.'
+        out[dst + 'attn.qkv.weight'] = take(state, src + '0.fn.to_qkv.weight',
+                                            source)
+        for p in ('weight', 'bias'):
+            out[dst + 'norm1.' + p] = take(state, f'{src}0.norm.{p}', source)
+            out[dst + 'attn.proj.' + p] = take(
+                state, f'{src}0.fn.to_out.0.{p}', source)
+            out[dst + 'norm2.' + p] = take(state, f'{src}1.norm.{p}', source)
+            out[dst + 'mlp.fc1.' + p] = take(state, f'{src}1.fn.net.0.{p}',
+                                             source)
+            out[dst + 'mlp.fc2.' + p] = take(state, f'{src}1.fn.net.3.{p}',
+                                             source)
+        if out[dst + 'attn.qkv.weight'].shape != (3 * dims, dims):
+            raise PeerCheckpointError(
+                f'{source}: {src}0.fn.to_qkv.weight has shape '
+                f"{tuple(out[dst + 'attn.qkv.weight'].shape)}, expected "
+                f'({3 * dims}, {dims}) (heads x dim_head = width)')
+        mlp = out[dst + 'mlp.fc1.weight'].shape[0]
+    check_consumed(state, source)
+    if num_heads <= 0 or dims % num_heads:
+        raise PeerCheckpointError(f'{source}: width {dims} is not divisible '
+                                  f'by num_heads={num_heads}')
+    model_cfg = dict(
+        type='AVCA',
+        backbone=dict(type='AVCABackbone', audio_channels=int(audio_ch),
+                      video_channels=int(video_ch), embed_dims=int(dims),
+                      hidden_channels=int(enc_hidden),
+                      num_layers=len(layer_ids), num_heads=int(num_heads),
+                      mlp_dims=int(mlp)),
+        head=dict(type='AVCAHead', in_channels=int(dims),
+                  text_channels=int(text_ch), embed_dims=int(dim_out),
+                  hidden_channels=int(dec_hidden)))
+    return out, model_cfg
