@@ -6,8 +6,7 @@ learning", Mercea, Hummel, Koepke, Akata, ECCV 2022, as released in
 github.com/ExplainableML/TCAF-GZSL (MIT), model ``Multimodal_Sequence_
 Transformer``. This is our implementation of that architecture; it equals
 the released model number for number (tests/test_models/test_peer_tcaf.py,
-docs/baselines.md). It is built from ``BNMLP`` and timm's ``Attention`` /
-``Mlp``.
+docs/baselines.md). It is built from ``BNMLP`` and timm's ``Mlp``.
 """
 import math
 from typing import Dict, Optional
@@ -16,12 +15,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import Mlp
-from timm.layers.attention import Attention
 
 from stftbox.registry import MODELS
 from .bn_mlp import BNMLP
 
-__all__ = ['TCaFBackbone', 'TCaFTokenEmbedding', 'TCaFLayer']
+__all__ = ['TCaFBackbone', 'TCaFTokenEmbedding', 'TCaFLayer', 'TCaFAttention',
+           'tcaf_attention_mask']
 
 _TIME_MODES = ('index', 'seconds')
 
@@ -88,6 +87,45 @@ class TCaFTokenEmbedding(nn.Module):
         return self.dropout(proj(torch.cat([x, e], dim=-1)))
 
 
+class TCaFAttention(nn.Module):
+    """Multi-head attention with separate bias-free q/k/v projections whose
+    width ``num_heads * head_dims`` need not equal ``dims``, and a boolean
+    mask filled with ``-finfo.max``.
+
+    Computed in the peer's order (``(q k^T) * scale``, masked fill,
+    softmax, ``attn v``) so that the result matches it to float rounding;
+    train-mode BatchNorm over a few clips downstream amplifies even
+    last-bit differences of the class token.
+
+    Shapes:
+        ``x [B, L, d]``, ``allowed [B, L, L]`` bool (query, key; True =
+        attend) -> ``[B, L, d]``.
+    """
+
+    def __init__(self, dims: int, num_heads: int, head_dims: int,
+                 dropout: float) -> None:
+        super().__init__()
+        inner = num_heads * head_dims
+        self.num_heads, self.scale = num_heads, head_dims ** -0.5
+        self.q = nn.Linear(dims, inner, bias=False)
+        self.k = nn.Linear(dims, inner, bias=False)
+        self.v = nn.Linear(dims, inner, bias=False)
+        self.proj = nn.Linear(inner, dims)
+        self.proj_drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor
+                ) -> torch.Tensor:
+        b, n, _ = x.shape
+        q, k, v = (f(x).view(b, n, self.num_heads, -1).transpose(1, 2)
+                   for f in (self.q, self.k, self.v))
+        dots = torch.einsum('bhid,bhjd->bhij', q, k) * self.scale
+        dots = dots.masked_fill(~allowed[:, None],
+                                -torch.finfo(dots.dtype).max)
+        out = torch.einsum('bhij,bhjd->bhid', dots.softmax(dim=-1), v)
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n,
+                                                                     -1)))
+
+
 class TCaFLayer(nn.Module):
     """Pre-norm transformer layer with ONE LayerNorm shared by the attention
     and the MLP sub-layer: ``x = x + Attn(LN(x), mask)``, ``x = x +
@@ -98,49 +136,45 @@ class TCaFLayer(nn.Module):
         num_heads (int): heads ``h``.
         head_dims (int): width per head (``h * head_dims`` need not be
             ``d``).
-        mlp_dims (int): MLP hidden width (GELU).
+        mlp_dims (int): MLP hidden width (GELU, timm ``Mlp``).
         dropout (float): dropout after the attention output projection and
             in the MLP (no attention-weight dropout).
 
     Shapes:
-        ``x [B, L, d]``, ``attn_bias [B, 1, L, L]`` float (0 = attend,
-        ``-finfo.max`` = blocked) -> ``[B, L, d]``.
+        ``x [B, L, d]``, ``allowed [B, L, L]`` bool -> ``[B, L, d]``.
     """
 
     def __init__(self, dims: int, num_heads: int, head_dims: int,
                  mlp_dims: int, dropout: float) -> None:
         super().__init__()
-        self.attn = Attention(dims, num_heads=num_heads,
-                              attn_head_dim=head_dims, qkv_bias=False,
-                              proj_drop=dropout)
+        self.attn = TCaFAttention(dims, num_heads, head_dims, dropout)
         self.mlp = Mlp(dims, mlp_dims, act_layer=nn.GELU, drop=dropout)
         self.norm = nn.LayerNorm(dims)
 
-    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor
                 ) -> torch.Tensor:
-        x = self.attn(self.norm(x), attn_mask=attn_bias) + x
+        x = self.attn(self.norm(x), allowed) + x
         return self.mlp(self.norm(x)) + x
 
 
-def tcaf_attention_bias(valid: torch.Tensor, num_audio: int,
-                        cross_only: bool, dtype: torch.dtype) -> torch.Tensor:
-    """Additive attention mask of TCaF.
+def tcaf_attention_mask(valid: torch.Tensor, num_audio: int,
+                        cross_only: bool) -> torch.Tensor:
+    """Which query may attend to which key in TCaF.
 
     Token order is ``[CLS, audio (num_audio), video]``. A query may attend
     to a key when both are valid; with ``cross_only`` audio queries never
     see audio keys and video queries never see video keys (CLS sees every
-    valid token, every valid token sees CLS). Blocked entries get
-    ``-finfo(dtype).max`` (not ``-inf``), so a padded query row, blocked
-    everywhere, becomes a uniform average instead of NaN.
+    valid token, every valid token sees CLS). Blocked logits are filled with
+    ``-finfo.max`` (not ``-inf``, :class:`TCaFAttention`), so a padded
+    query row, blocked everywhere, becomes a uniform average instead of NaN.
 
     Args:
         valid (Tensor): ``[B, L]`` bool, True = valid (CLS included).
         num_audio (int): number of audio tokens after CLS.
         cross_only (bool): cross-modal attention only (TCaF best configs).
-        dtype: dtype of the attention logits.
 
     Returns:
-        Tensor: ``[B, 1, L, L]`` additive bias (0 or ``-finfo.max``).
+        Tensor: ``[B, L, L]`` bool (query, key), True = attend.
     """
     allowed = valid[:, None, :] & valid[:, :, None]
     if cross_only:
@@ -148,9 +182,7 @@ def tcaf_attention_bias(valid: torch.Tensor, num_audio: int,
         v = slice(num_audio + 1, None)
         allowed[:, a, a] = False
         allowed[:, v, v] = False
-    bias = torch.zeros(allowed.shape, dtype=dtype, device=valid.device)
-    bias.masked_fill_(~allowed, -torch.finfo(dtype).max)
-    return bias.unsqueeze(1)
+    return allowed
 
 
 @MODELS.register_module()
@@ -167,7 +199,7 @@ class TCaFBackbone(nn.Module):
     3. :class:`TCaFTokenEmbedding` (modality + Fourier time + learned
        padding embedding, projected back to ``d``).
     4. ``[CLS; audio; video]`` -> ``num_layers`` :class:`TCaFLayer` with the
-       :func:`tcaf_attention_bias` mask -> ``embedding`` = the CLS output.
+       :func:`tcaf_attention_mask` -> ``embedding`` = the CLS output.
 
     The time positions depend on ``time_mode``: ``'seconds'`` (the peer's
     ``forward``, used for training) uses ``arange(T) * step_seconds``;
@@ -286,10 +318,9 @@ class TCaFBackbone(nn.Module):
         cls = self.cls_token.expand(b, -1, -1)
         x = torch.cat((cls, a_tok, v_tok), dim=1)
         valid = torch.cat([am.new_ones((b, 1)), ~am, ~vm], dim=1)
-        bias = tcaf_attention_bias(valid, ta, self.cross_attention_only,
-                                   x.dtype)
+        allowed = tcaf_attention_mask(valid, ta, self.cross_attention_only)
         for layer in self.layers:
-            x = layer(x, bias)
+            x = layer(x, allowed)
         return dict(embedding=x[:, 0], audio_encoded=a_enc,
                     video_encoded=v_enc, audio_tokens=a_tok,
                     video_tokens=v_tok, audio_valid=~am, video_valid=~vm,

@@ -117,7 +117,9 @@ def convert_tcaf_state(state: Dict[str, torch.Tensor],
             raise PeerCheckpointError(f'{source}: layer {i} q/k/v shapes '
                                       'differ')
         inner = q.shape[0]
-        out[dst + 'attn.qkv.weight'] = torch.cat([q, k, v], dim=0)
+        out[dst + 'attn.q.weight'] = q
+        out[dst + 'attn.k.weight'] = k
+        out[dst + 'attn.v.weight'] = v
         for p in ('weight', 'bias'):
             out[dst + 'attn.proj.' + p] = take(
                 state, f'{src}attn.to_out.0.{p}', source)
