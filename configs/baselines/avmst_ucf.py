@@ -1,9 +1,10 @@
-# AVMST-style baseline (IF-neuron SNN + transformer) on UCF-GZSL with the
-# published C3D/VGGish temporal features (cls split), 50-epoch schedule.
-# Point the dataloaders' data_root at the features (see
-# configs/_base_/datasets/ucf_gzsl_cls.py):
+# AVMST-style = the exact AVCA (configs/baselines/avca_ucf.py, UCF-GZSL cls
+# features) + an SNN branch (AVMSTBackbone: IF neurons over the two encoded
+# tokens, 10 steps as STFT [P], three blocks):
 #   python tools/train.py configs/baselines/avmst_ucf.py
-_base_ = [
-    './_models/avmst.py', '../_base_/datasets/ucf_gzsl_cls.py',
-    '../_base_/schedules/adam_50e.py', '../_base_/default_runtime.py'
-]
+_base_ = ['./avca_ucf.py']
+model = dict(
+    backbone=dict(
+        type='AVMSTBackbone',
+        snn_branch=dict(type='SNNBranch', time_steps=10, num_blocks=3,
+                        neuron=dict(type='IFNode'), pooling=None, tsf=None)))

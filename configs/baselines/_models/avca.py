@@ -1,27 +1,36 @@
-# AVCA-style baseline (Mercea et al., CVPR 2022), built from stftbox parts:
-# temporally averaged features, one encoder per modality, audio<->video
-# cross-attention, concatenation; triplet + regression (projection) +
-# reconstruction losses. Widths of UCF-GZSL cls features (VGGish 128-d
-# audio, C3D 4096-d video, word2vec 300-d text).
-embed_dims = 512
+# AVCA (Mercea, Riesch, Koepke, Akata, CVPR 2022) exactly as released in
+# ExplainableML/AVCA-GZSL (docs/baselines.md): the UCF-GZSL cls-feature run of
+# run_scripts/UCF-GZSL/avca.sh. 3,331,508 parameters (pos_embed, 600 of them,
+# never trained). Evaluation on the video branch only, as the peer.
+# Peer names: embeddings_hidden_size -> backbone.hidden_channels,
+# embedding_dropout -> encoder_dropout, decoder_hidden_size / decoder_dropout
+# -> head.hidden_channels / dropout, additional_dropout -> head.text_dropout,
+# momentum -> momentum (second BatchNorm of the two-layer nets only).
+momentum = 0.99
 model = dict(
-    type='AVGZSLClassifier',
+    type='AVCA',
     backbone=dict(
         type='AVCABackbone',
         audio_channels=128,
         video_channels=4096,
-        embed_dims=embed_dims,
-        encoder=dict(type='ModalityEncoder', dropout=0.1),
-        num_heads=8,
-        temporal_average=True,
-        out_channels=embed_dims,
-        reconstruction_weight=0.5),
+        embed_dims=300,
+        hidden_channels=512,
+        encoder_dropout=0.2,
+        momentum=momentum,
+        num_layers=1,
+        num_heads=3,
+        mlp_dims=64),
     head=dict(
-        type='GZSLHead',
-        in_channels=embed_dims,
+        type='AVCAHead',
+        in_channels=300,
         text_channels=300,
         embed_dims=64,
-        dropout=0.1,
-        losses=[dict(type='TripletLoss', margin=1.0, loss_weight=0.5),
-                dict(type='ProjectionLoss', loss_weight=0.5)],
-        reconstruction_weight=0.5))
+        hidden_channels=512,
+        dropout=0.3,
+        text_dropout=0.5,
+        momentum=momentum,
+        margin=1.0,
+        first_additional_triplet=1,
+        second_additional_triplet=1,
+        regression=True,
+        eval_mode='video'))

@@ -10,3 +10,4 @@ from .stft_backbone import STFTBackbone  # noqa: F401
 from .bn_mlp import BNMLP  # noqa: F401
 from .tcaf_backbone import TCaFBackbone  # noqa: F401
 from .avca_backbone import AVCABackbone  # noqa: F401
+from .avmst_backbone import AVMSTBackbone  # noqa: F401

@@ -1,0 +1,34 @@
+# AVCA, exactly as released (docs/baselines.md), on VGGSound-GZSL: SeLaVi audio and video (512-d each, 1 s a step)
+# features averaged over time (the peer's .h5 files, T = 1), main split, with
+# the peer's run_scripts/VGGSound-GZSL/avca.sh settings. The averaged features
+# live in AVCA's avgzsl_benchmark_datasets/<Dataset>/features/main_features/:
+#   python tools/train.py configs/baselines/avca_vggsound_main.py \
+#       --cfg-options train_dataloader.dataset.data_root=/path/VGGSound ...
+_base_ = [
+    './_models/avca.py', '../_base_/datasets/vggsound_gzsl_main.py',
+    '../_base_/schedules/peer_adam_50e.py', '../_base_/peer_runtime.py'
+]
+momentum = 0.1
+model = dict(
+    backbone=dict(
+        audio_channels=512,
+        video_channels=512,
+        encoder_dropout=0.0,
+        momentum=momentum),
+    head=dict(
+        dropout=0.0,
+        text_dropout=0.1,
+        momentum=momentum))
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+averaged = dict(
+    data_root='data/avgzsl_benchmark_datasets/VGGSound',
+    feature_method='main_features',
+    feature_format='h5')
+# bs 64, 500 class-balanced batches an epoch
+train_batch_size = 64
+train_dataloader = dict(
+    batch_size=train_batch_size,
+    sampler=dict(batch_size=train_batch_size, num_batches=500),
+    dataset=averaged)
+val_dataloader = dict(dataset=averaged)
+test_dataloader = dict(dataset=averaged)
