@@ -43,6 +43,29 @@ def harmonic_mean(seen: float, unseen: float) -> float:
     return 0.0 if seen + unseen == 0 else 2 * seen * unseen / (seen + unseen)
 
 
+def calibrated_predictions(distances: torch.Tensor,
+                           seen_ids: Sequence[int],
+                           unseen_ids: Sequence[int],
+                           beta: float) -> torch.Tensor:
+    """Calibrated-stacking prediction: arg-min over the seen and unseen
+    classes after adding ``beta`` to the seen-class distances.
+
+    Args:
+        distances (Tensor): ``[N, C_all]`` distances clip -> class.
+        seen_ids, unseen_ids: candidate class ids.
+        beta (float): calibration (distance units).
+
+    Returns:
+        LongTensor ``[N]``: predicted class ids.
+    """
+    seen_ids = torch.as_tensor(list(seen_ids), dtype=torch.long)
+    unseen_ids = torch.as_tensor(list(unseen_ids), dtype=torch.long)
+    candidates = torch.cat([seen_ids, unseen_ids])
+    d = distances[:, candidates].clone()
+    d[:, :len(seen_ids)] += beta
+    return candidates[d.argmin(dim=1)]
+
+
 def gzsl_scores(distances: torch.Tensor, labels: torch.Tensor,
                 seen_ids: Sequence[int], unseen_ids: Sequence[int],
                 beta: float) -> dict:
@@ -68,10 +91,7 @@ def gzsl_scores(distances: torch.Tensor, labels: torch.Tensor,
     """
     seen_ids = torch.as_tensor(list(seen_ids), dtype=torch.long)
     unseen_ids = torch.as_tensor(list(unseen_ids), dtype=torch.long)
-    candidates = torch.cat([seen_ids, unseen_ids])
-    d = distances[:, candidates].clone()
-    d[:, :len(seen_ids)] += beta
-    pred = candidates[d.argmin(dim=1)]
+    pred = calibrated_predictions(distances, seen_ids, unseen_ids, beta)
     s, per_seen = mean_class_accuracy(pred, labels, seen_ids.tolist())
     u, per_unseen = mean_class_accuracy(pred, labels, unseen_ids.tolist())
     zsl = 0.0

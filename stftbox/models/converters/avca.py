@@ -99,3 +99,31 @@ def convert_avca_state(state: Dict[str, torch.Tensor], num_heads: int = 3,
                   text_channels=int(text_ch), embed_dims=int(dim_out),
                   hidden_channels=int(dec_hidden)))
     return out, model_cfg
+
+
+def avca_cfg_from_hparams(hparams: dict, model_cfg: dict) -> dict:
+    """Fill the non-shape settings of ``model_cfg`` (from
+    :func:`convert_avca_state`) from an AVCA ``params_model`` dict (the
+    peer's names; the fixtures' ``hparams``): dropouts, BatchNorm momentum,
+    loss switches and evaluation mode. Missing keys keep the defaults."""
+    h = dict(hparams)
+    cfg = {k: (dict(v) if isinstance(v, dict) else v)
+           for k, v in model_cfg.items()}
+    bb, head = cfg['backbone'], cfg['head']
+    for peer, ours, where in [
+            ('dropout_encoder', 'encoder_dropout', bb),
+            ('momentum', 'momentum', bb), ('momentum', 'momentum', head),
+            ('dropout_decoder', 'dropout', head),
+            ('additional_dropout', 'text_dropout', head),
+            ('first_additional_triplet', 'first_additional_triplet', head),
+            ('second_additional_triplet', 'second_additional_triplet',
+             head),
+            ('eval_mode', 'eval_mode', head)]:
+        if peer in h:
+            where[ours] = h[peer]
+    if h.get('additional_triplets_loss') is False:
+        head['first_additional_triplet'] = 0
+        head['second_additional_triplet'] = 0
+    if 'reg_loss' in h:
+        head['regression'] = bool(h['reg_loss'])
+    return cfg

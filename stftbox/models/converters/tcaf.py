@@ -150,3 +150,60 @@ def convert_tcaf_state(state: Dict[str, torch.Tensor],
                   text_channels=int(text_ch), embed_dims=int(dim_out),
                   hidden_channels=int(dec_hidden)))
     return out, model_cfg
+
+
+def tcaf_cfg_from_hparams(hparams: dict, model_cfg: dict) -> dict:
+    """Fill the non-shape settings of ``model_cfg`` (from
+    :func:`convert_tcaf_state`) from a TCaF ``params_model`` dict (the
+    peer's names; the fixtures' ``hparams``). Unknown keys are ignored;
+    missing keys keep the defaults.
+
+    Raises:
+        PeerCheckpointError: a setting our model does not implement
+            (self-attention only, no class token, fixed time embedding,
+            audio/video only, averaged features).
+    """
+    h = dict(hparams)
+    unsupported = dict(transformer_use_class_token=False,
+                       transformer_average_features=True,
+                       audio_only=True, video_only=True,
+                       transformer_use_embedding_net=False,
+                       embeddings_batch_norm=False,
+                       transformer_embedding_modality=False,
+                       transformer_embedding_embed_augment_position=True)
+    for key, bad in unsupported.items():
+        if key in h and h[key] == bad:
+            raise PeerCheckpointError(f'TCaF hparams: {key}={bad} is not '
+                                      'supported by stftbox TCaF')
+    if h.get('transformer_embedding_time_embed_type',
+             'sinusoid') != 'sinusoid':
+        raise PeerCheckpointError(
+            'TCaF hparams: only transformer_embedding_time_embed_type='
+            "'sinusoid' is supported")
+    if not h.get('transformer_attention_use_cross_attention', True):
+        raise PeerCheckpointError('TCaF hparams: self-attention-only layers '
+                                  'are not supported')
+    cfg = {k: (dict(v) if isinstance(v, dict) else v)
+           for k, v in model_cfg.items()}
+    bb, head = cfg['backbone'], cfg['head']
+    for peer, ours, where in [
+            ('dropout_encoder', 'encoder_dropout', bb),
+            ('transformer_embedding_dropout', 'time_embed_dropout', bb),
+            ('transformer_embedding_fourier_scale', 'fourier_scale', bb),
+            ('transformer_dropout', 'dropout', bb),
+            ('collate_rate_audio', 'audio_step_seconds', bb),
+            ('collate_rate_video', 'video_step_seconds', bb),
+            ('dropout_decoder', 'dropout', head),
+            ('additional_dropout', 'text_dropout', head)]:
+        if peer in h:
+            where[ours] = h[peer]
+    if 'transformer_attention_use_self_attention' in h:
+        bb['cross_attention_only'] = not h[
+            'transformer_attention_use_self_attention']
+    if h.get('cross_entropy_loss') is False:
+        head['cross_entropy'] = None
+    if h.get('reg_loss') is False:
+        head['regression'] = None
+    if h.get('rec_loss') is False:
+        head['reconstruction_weight'] = 0.0
+    return cfg

@@ -1,0 +1,59 @@
+"""Shared command line of tcaf2stftbox.py and avca2stftbox.py."""
+import argparse
+import os.path as osp
+import sys
+from typing import Optional, Sequence
+
+from stftbox.models.converters import (PeerCheckpointError,
+                                       convert_peer_checkpoint,
+                                       load_peer_checkpoint,
+                                       save_stftbox_checkpoint)
+
+PEERS = dict(
+    tcaf=dict(name='TCaF-GZSL', repo='ExplainableML/TCAF-GZSL',
+              heads_help='attention heads (transformer_heads of the run; '
+              'read from the checkpoint\'s hparams when it has them, '
+              'required otherwise)'),
+    avca=dict(name='AVCA-GZSL', repo='ExplainableML/AVCA-GZSL',
+              heads_help='attention heads (default 3, hard-coded by the '
+              'released AVCA)'))
+
+
+def main(peer: str, argv: Optional[Sequence[str]] = None) -> int:
+    info = PEERS[peer]
+    parser = argparse.ArgumentParser(
+        description=f'Convert a {info["name"]} checkpoint ({info["repo"]}; '
+        'its own state_dict keys, bare or under "model") into an stftbox '
+        'checkpoint for tools/test.py (state_dict + meta).')
+    parser.add_argument('src', help='peer checkpoint (.pt)')
+    parser.add_argument('dst', help='stftbox checkpoint to write (.pth)')
+    parser.add_argument('--num-heads', type=int, help=info['heads_help'])
+    parser.add_argument('--beta', type=float,
+                        help='calibration beta to record in meta (the one '
+                        'the peer chose on validation); tools/test.py uses '
+                        'it unless given --beta')
+    args = parser.parse_args(argv)
+    try:
+        obj = load_peer_checkpoint(args.src)
+        state, model_cfg = convert_peer_checkpoint(
+            obj, peer, num_heads=args.num_heads, source=args.src)
+        meta = dict(converted_from=osp.basename(args.src),
+                    peer=info['name'], peer_repo=info['repo'],
+                    model_cfg=model_cfg)
+        if isinstance(obj, dict):
+            for key in ('peer_commit', 'epoch', 'metric'):
+                if isinstance(obj.get(key), (str, int, float)):
+                    meta[f'peer_{key}'.replace('peer_peer_', 'peer_')] = \
+                        obj[key]
+        if args.beta is not None:
+            meta['calibration'] = dict(beta=float(args.beta))
+        save_stftbox_checkpoint(state, meta, args.dst)
+    except PeerCheckpointError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    n = sum(t.numel() for k, t in state.items()
+            if not k.endswith(('running_mean', 'running_var',
+                               'num_batches_tracked', 'fourier_randn')))
+    print(f'wrote {args.dst}: {len(state)} tensors, {n:,} parameters')
+    print(f'model config: {model_cfg}')
+    return 0
