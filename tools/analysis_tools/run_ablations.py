@@ -54,11 +54,15 @@ RUNS = [
     ('bilinear_fusion', 'configs/ablations/stft_demo_bilinear_fusion.py',
      'STFT with full bilinear fusion instead of Tucker'),
     ('tcaf_demo', 'configs/baselines/tcaf_demo.py',
-     'TCaF-style: cross-modal transformer, CE + regression + rec.'),
+     'TCaF (the released architecture, verified against the peer; small '
+     'widths): class token + cross-attention transformer, CE + regression '
+     '+ reconstruction'),
     ('avca_demo', 'configs/baselines/avca_demo.py',
-     'AVCA-style: averaged features, audio<->video cross-attention'),
+     'AVCA (the released architecture, verified against the peer; small '
+     'widths): averaged features, 2-token attention, triplet losses, '
+     'video-only evaluation'),
     ('avmst_demo', 'configs/baselines/avmst_demo.py',
-     'AVMST-style: IF-neuron SNN branch + transformer, concat fusion'),
+     'AVMST-style: the exact AVCA + an IF-neuron SNN branch'),
     ('avgzsl_baseline_demo', 'configs/avgzsl_baseline_demo.py',
      'temporal mean + MLP'),
 ]
