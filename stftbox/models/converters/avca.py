@@ -6,7 +6,7 @@ from typing import Dict, Tuple
 import torch
 
 from .common import (PeerCheckpointError, bn_mlp_width, check_consumed,
-                     move_prefix, shape, take)
+                     move_prefix, need, take, width)
 
 __all__ = ['convert_avca_state']
 
@@ -46,14 +46,11 @@ def convert_avca_state(state: Dict[str, torch.Tensor], num_heads: int = 3,
     if enc_hidden is None or dec_hidden is None:
         raise PeerCheckpointError(f'{source}: A_enc and A_proj must have a '
                                   'hidden layer (fc.4.weight)')
-    audio_ch = shape(state['A_enc.fc.0.weight'], 2, 'A_enc.fc.0.weight',
-                     source)[1]
-    video_ch = shape(state.get('V_enc.fc.0.weight', torch.zeros(0, 0)), 2,
-                     'V_enc.fc.0.weight', source)[1]
-    dims = state['A_enc.fc.4.weight'].shape[0]
-    dim_out = state['A_proj.fc.4.weight'].shape[0]
-    text_ch = shape(state['W_proj.fc.0.weight'], 2, 'W_proj.fc.0.weight',
-                    source)[1]
+    audio_ch = width(state, 'A_enc.fc.0.weight', 1, source)
+    video_ch = width(state, 'V_enc.fc.0.weight', 1, source)
+    dims = need(state, 'A_enc.fc.4.weight', source).shape[0]
+    dim_out = need(state, 'A_proj.fc.4.weight', source).shape[0]
+    text_ch = width(state, 'W_proj.fc.0.weight', 1, source)
     for old, new in _NETS.items():
         if not move_prefix(state, old + 'fc.', new + 'layers.', out):
             raise PeerCheckpointError(f'{source}: no {old}fc.* keys')

@@ -52,6 +52,14 @@ def take(state: Dict[str, torch.Tensor], key: str,
     return state.pop(key)
 
 
+def need(state: Dict[str, torch.Tensor], key: str,
+         source: str = 'checkpoint') -> torch.Tensor:
+    """``state[key]`` with a clear error when the key is missing."""
+    if key not in state:
+        raise PeerCheckpointError(f'{source}: missing key {key!r}')
+    return state[key]
+
+
 def move_prefix(state: Dict[str, torch.Tensor], old: str, new: str,
                 out: Dict[str, torch.Tensor]) -> int:
     """Move every ``old<rest>`` key of ``state`` to ``out[new<rest>]``;
@@ -108,6 +116,12 @@ def shape(t: torch.Tensor, dims: int, key: str,
         raise PeerCheckpointError(f'{source}: {key} has shape '
                                   f'{tuple(t.shape)}, expected {dims} dims')
     return t.shape
+
+
+def width(state: Dict[str, torch.Tensor], key: str, dim: int,
+          source: str) -> int:
+    """Size ``dim`` of the 2-D tensor ``state[key]`` (a Linear weight)."""
+    return int(shape(need(state, key, source), 2, key, source)[dim])
 
 
 def bn_mlp_width(state: Dict[str, torch.Tensor], prefix: str,

@@ -6,7 +6,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from .common import (PeerCheckpointError, bn_mlp_width, check_consumed,
-                     move_prefix, shape, take)
+                     move_prefix, need, shape, take, width)
 
 __all__ = ['convert_tcaf_state']
 
@@ -66,20 +66,16 @@ def convert_tcaf_state(state: Dict[str, torch.Tensor],
                 'not supported (only the sinusoid time embedding without '
                 'spatial or class-token embedding of the best configs)')
     hidden = bn_mlp_width(state, 'A_enc.', source)
-    audio_ch = shape(state['A_enc.fc.0.weight'], 2, 'A_enc.fc.0.weight',
-                     source)[1]
-    video_ch = shape(state.get('V_enc.fc.0.weight', torch.zeros(0)), 2,
-                     'V_enc.fc.0.weight', source)[1]
+    audio_ch = width(state, 'A_enc.fc.0.weight', 1, source)
+    video_ch = width(state, 'V_enc.fc.0.weight', 1, source)
     dec_hidden = bn_mlp_width(state, 'O_proj.', source)
     if hidden is None or dec_hidden is None:
         raise PeerCheckpointError(
             f'{source}: A_enc and O_proj must have a hidden layer '
             '(fc.4.weight)')
-    dims = state['A_enc.fc.4.weight'].shape[0]
-    dim_out = shape(state['O_proj.fc.4.weight'], 2, 'O_proj.fc.4.weight',
-                    source)[0]
-    text_ch = shape(state['W_proj.fc.0.weight'], 2, 'W_proj.fc.0.weight',
-                    source)[1]
+    dims = need(state, 'A_enc.fc.4.weight', source).shape[0]
+    dim_out = width(state, 'O_proj.fc.4.weight', 0, source)
+    text_ch = width(state, 'W_proj.fc.0.weight', 1, source)
     for old, new in _NETS.items():
         if not move_prefix(state, old + 'fc.', new + 'layers.', out):
             raise PeerCheckpointError(f'{source}: no {old}fc.* keys')
