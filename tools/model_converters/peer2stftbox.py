@@ -40,11 +40,12 @@ def main(peer: str, argv: Optional[Sequence[str]] = None) -> int:
         meta = dict(converted_from=osp.basename(args.src),
                     peer=info['name'], peer_repo=info['repo'],
                     model_cfg=model_cfg)
-        if isinstance(obj, dict):
-            for key in ('peer_commit', 'epoch', 'metric'):
+        if isinstance(obj, dict):  # what the peer's file says about itself
+            for key, name in (('peer_commit', 'peer_commit'),
+                              ('epoch', 'peer_epoch'),
+                              ('metric', 'peer_metric')):
                 if isinstance(obj.get(key), (str, int, float)):
-                    meta[f'peer_{key}'.replace('peer_peer_', 'peer_')] = \
-                        obj[key]
+                    meta[name] = obj[key]
         if args.beta is not None:
             meta['calibration'] = dict(beta=float(args.beta))
         save_stftbox_checkpoint(state, meta, args.dst)
