@@ -1,7 +1,8 @@
-# AVCA, exactly as released (docs/baselines.md), on UCF-GZSL: C3D video (4096-d, 0.64 s a step) + VGGish audio (128-d, 0.96 s a step)
-# features averaged over time (the peer's .h5 files, T = 1), cls split, with
-# the peer's run_scripts/UCF-GZSL/avca.sh settings. The averaged features
-# live in AVCA's avgzsl_benchmark_datasets/<Dataset>/features/cls_features/:
+# AVCA, exactly as released (docs/baselines.md), on UCF-GZSL: C3D video
+# (4096-d, 0.64 s a step) + VGGish audio (128-d, 0.96 s a step) features
+# averaged over time (the peer's .h5 files, T = 1), cls split, with the peer's
+# run_scripts/UCF-GZSL/avca.sh settings. The averaged features live in AVCA's
+# avgzsl_benchmark_datasets/<Dataset>/features/cls_features/:
 #   python tools/train.py configs/baselines/avca_ucf.py \
 #       --cfg-options train_dataloader.dataset.data_root=/path/UCF ...
 _base_ = [

@@ -1,7 +1,8 @@
-# AVCA, exactly as released (docs/baselines.md), on VGGSound-GZSL: SeLaVi audio and video (512-d each, 1 s a step)
-# features averaged over time (the peer's .h5 files, T = 1), main split, with
-# the peer's run_scripts/VGGSound-GZSL/avca.sh settings. The averaged features
-# live in AVCA's avgzsl_benchmark_datasets/<Dataset>/features/main_features/:
+# AVCA, exactly as released (docs/baselines.md), on VGGSound-GZSL: SeLaVi
+# audio and video (512-d each, 1 s a step) features averaged over time (the
+# peer's .h5 files, T = 1), main split, with the peer's run_scripts/VGGSound-
+# GZSL/avca.sh settings. The averaged features live in AVCA's
+# avgzsl_benchmark_datasets/<Dataset>/features/main_features/:
 #   python tools/train.py configs/baselines/avca_vggsound_main.py \
 #       --cfg-options train_dataloader.dataset.data_root=/path/VGGSound ...
 _base_ = [

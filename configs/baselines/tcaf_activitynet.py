@@ -1,11 +1,13 @@
-# TCaF, exactly as released (docs/baselines.md), on ActivityNet-GZSL: C3D video (4096-d, 0.64 s a step) + VGGish audio (128-d, 0.96 s a step)
-# features, cls split, with the peer's best configuration
-# (TCAF-GZSL config/best/best_cls/best_anet.yaml). Point data_root at the features
+# TCaF, exactly as released (docs/baselines.md), on ActivityNet-GZSL: C3D
+# video (4096-d, 0.64 s a step) + VGGish audio (128-d, 0.96 s a step)
+# features, cls split, with the peer's best configuration (TCAF-GZSL
+# config/best/best_cls/best_anet.yaml). Point data_root at the features
 # (configs/_base_/datasets/activitynet_gzsl_cls.py):
 #   python tools/train.py configs/baselines/tcaf_activitynet.py
-# [I] the peer pads every batch to a fixed 60 (train) / 300 (test) steps
-# here (batch_seqlen: fixed); stftbox pads to the longest clip of the
-# batch, which changes the padded frames that BatchNorm sees.
+# [I] the peer pads every batch to a fixed 60 (train) / 300 (test)
+# steps here (batch_seqlen: fixed); stftbox pads to the longest
+# clip of the batch, which changes the padded frames that
+# BatchNorm sees.
 _base_ = [
     './_models/tcaf.py', '../_base_/datasets/activitynet_gzsl_cls.py',
     '../_base_/schedules/peer_adam_50e.py', '../_base_/peer_runtime.py'

@@ -1,7 +1,7 @@
-# TCaF, exactly as released (docs/baselines.md), on UCF-GZSL: SeLaVi audio and video (512-d each, 1 s a step)
-# features, main split, with the peer's best configuration
-# (TCAF-GZSL config/best/best_main/best_ucf.yaml). Point data_root at the features
-# (configs/_base_/datasets/ucf_gzsl_main.py):
+# TCaF, exactly as released (docs/baselines.md), on UCF-GZSL: SeLaVi audio and
+# video (512-d each, 1 s a step) features, main split, with the peer's best
+# configuration (TCAF-GZSL config/best/best_main/best_ucf.yaml). Point
+# data_root at the features (configs/_base_/datasets/ucf_gzsl_main.py):
 #   python tools/train.py configs/baselines/tcaf_ucf_main.py
 _base_ = [
     './_models/tcaf.py', '../_base_/datasets/ucf_gzsl_main.py',

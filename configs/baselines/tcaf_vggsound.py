@@ -1,6 +1,7 @@
-# TCaF, exactly as released (docs/baselines.md), on VGGSound-GZSL: C3D video (4096-d, 0.64 s a step) + VGGish audio (128-d, 0.96 s a step)
-# features, cls split, with the peer's best configuration
-# (TCAF-GZSL config/best/best_cls/best_vggsound.yaml). Point data_root at the features
+# TCaF, exactly as released (docs/baselines.md), on VGGSound-GZSL: C3D video
+# (4096-d, 0.64 s a step) + VGGish audio (128-d, 0.96 s a step) features, cls
+# split, with the peer's best configuration (TCAF-GZSL
+# config/best/best_cls/best_vggsound.yaml). Point data_root at the features
 # (configs/_base_/datasets/vggsound_gzsl_cls.py):
 #   python tools/train.py configs/baselines/tcaf_vggsound.py
 _base_ = [

@@ -1,6 +1,7 @@
-# TCaF, exactly as released (docs/baselines.md), on VGGSound-GZSL: SeLaVi audio and video (512-d each, 1 s a step)
-# features, main split, with the peer's best configuration
-# (TCAF-GZSL config/best/best_main/best_vggsound.yaml). Point data_root at the features
+# TCaF, exactly as released (docs/baselines.md), on VGGSound-GZSL: SeLaVi
+# audio and video (512-d each, 1 s a step) features, main split, with the
+# peer's best configuration (TCAF-GZSL
+# config/best/best_main/best_vggsound.yaml). Point data_root at the features
 # (configs/_base_/datasets/vggsound_gzsl_main.py):
 #   python tools/train.py configs/baselines/tcaf_vggsound_main.py
 _base_ = [
