@@ -10,7 +10,8 @@ from peer_fixture_utils import (ATOL, assert_close_rel, dropout_off,
                                 load_fixture, max_abs_diff, peer_view)
 from stftbox.apis import register_all_modules
 from stftbox.evaluation.gzsl_metric import calibrated_predictions
-from stftbox.models.converters import convert_avca_state
+from stftbox.models.converters import (convert_avca_state,
+                                       convert_peer_checkpoint)
 from stftbox.registry import MODELS
 
 WD = 1e-5
@@ -123,6 +124,14 @@ def test_parameter_count_and_frozen_position_embedding(fx):
     for part in ('backbone', 'head'):
         for key, value in read[part].items():
             assert want[part][key] == value, (part, key)
+
+
+def test_converter_reads_the_fixture_settings(fx):
+    """The whole-file converter fills every setting from ``hparams``."""
+    _, cfg = convert_peer_checkpoint(fx, 'avca')
+    want = cfg_from_hparams(fx['hparams'])
+    for part in ('backbone', 'head'):
+        assert cfg[part] == want[part], part
 
 
 @pytest.mark.parametrize('widths,total', [((128, 4096), 3_331_508),

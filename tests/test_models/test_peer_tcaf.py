@@ -10,7 +10,8 @@ from peer_fixture_utils import (ATOL, assert_close_rel, dropout_off,
                                 load_fixture, max_abs_diff, peer_view)
 from stftbox.apis import register_all_modules
 from stftbox.evaluation.gzsl_metric import calibrated_predictions
-from stftbox.models.converters import convert_tcaf_state
+from stftbox.models.converters import (convert_peer_checkpoint,
+                                       convert_tcaf_state)
 from stftbox.registry import MODELS
 
 #: the peer's train step of the fixture
@@ -140,6 +141,14 @@ def test_parameter_count_and_state_dict(fx):
     for part in ('backbone', 'head'):
         for key, value in read[part].items():
             assert want[part][key] == value, (part, key)
+
+
+def test_converter_reads_the_fixture_settings(fx):
+    """The whole-file converter fills every setting from ``hparams``."""
+    _, cfg = convert_peer_checkpoint(fx, 'tcaf')
+    want = cfg_from_hparams(fx['hparams'])
+    for part in ('backbone', 'head'):
+        assert cfg[part] == want[part], part
 
 
 def test_full_published_width_parameter_count():
