@@ -35,7 +35,8 @@ def parse_args(argv=None):
                         'model-zoo name')
     parser.add_argument('--classes', help='comma-separated candidate class '
                         'names, e.g. "playing sitar,surfing" (default: the '
-                        "checkpoint's training classes)")
+                        "classes of the checkpoint's split, seen and "
+                        'unseen)')
     parser.add_argument('--video', help='the video feature file, when not '
                         'at the mirrored path of FEATURES')
     parser.add_argument('--clips', type=int, default=5,

@@ -181,7 +181,8 @@ def encode_class_names_for(model, class_names: Sequence[str]) -> np.ndarray:
 
 def _training_classes(model) -> Tuple[List[str], np.ndarray, List[int]]:
     """Names, embeddings ``[C, D_t]`` and ids of the classes with a
-    non-zero embedding row in the checkpoint's dataset meta."""
+    non-zero embedding row in the checkpoint's dataset meta (every class
+    listed by the split, seen and unseen)."""
     meta = getattr(model, 'dataset_meta', None) or {}
     names, emb = meta.get('classes'), meta.get('class_embeddings')
     if names is None or emb is None:
@@ -428,8 +429,10 @@ def inference_model(model, audio, video=None,
         video: ``[T_v, D_v]`` / ``[B, T_v, D_v]`` / list, like ``audio``.
         class_names (sequence of str, optional): candidate classes, any
             names (also never seen in training): embedded with
-            :func:`encode_class_names_for`. ``None``: the checkpoint's
-            training classes (those with a class embedding in its meta).
+            :func:`encode_class_names_for`. ``None``: the classes with a
+            class embedding in the checkpoint's dataset meta (for the
+            benchmark splits: every class the split lists, i.e. the seen
+            and the unseen test classes).
         topk (int): how many ranked classes to return (capped at ``C``).
         class_embeddings (array, optional): ``[C, D_t]`` class embeddings
             to use instead of encoding names (e.g. word2vec vectors for a
