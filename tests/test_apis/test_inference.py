@@ -7,7 +7,6 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import DEMO_CKPT, DEMO_CONFIG
 
 from stftbox.apis import inference_model, init_model
 from stftbox.apis.inference import (ClassNameEncoderError, embed_clips,
@@ -17,6 +16,10 @@ from stftbox.datasets import DatasetError
 from stftbox.datasets.class_splits import read_w2v_names
 from stftbox.datasets.surrogate import bundled_class_split_dir
 from stftbox.utils import CheckpointError, safe_torch_load
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO_CONFIG = osp.join(REPO, 'configs', 'stft_demo.py')
+DEMO_CKPT = osp.join(REPO, 'checkpoints', 'stft_demo_ucf_surrogate.pth')
 
 
 def clips(n, seed=0, lengths=((4, 6), (6, 9), (8, 12))):
