@@ -12,8 +12,8 @@ with (all-MiniLM-L6-v2, bundled, offline) and ranked by L2 distance in the
 model's joint space (nearest first). Example with the bundled surrogate data
 and the shipped demo checkpoint:
 
-    python demo/zero_shot_demo.py \
-        data/surrogate_avgzsl/UCF/features/surrogate_temporal/audio/stage_2_test_unseen/PlayingSitar.pkl \
+    F=features/surrogate_temporal/audio/stage_2_test_unseen/PlayingSitar.pkl
+    python demo/zero_shot_demo.py data/surrogate_avgzsl/UCF/$F \
         configs/stft_demo.py checkpoints/stft_demo_ucf_surrogate.pth \
         --classes "Playing Sitar,Brushing Teeth,Surfing"
 """

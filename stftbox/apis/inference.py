@@ -4,7 +4,8 @@ checkpoint, and rank any class names for audio-visual clips.
     from stftbox.apis import init_model, inference_model
     model = init_model('configs/stft_demo.py',
                        'checkpoints/stft_demo_ucf_surrogate.pth')
-    result = inference_model(model, audio, video,          # [T_a, 128], [T_v, 512]
+    # audio [T_a, 128], video [T_v, 512]
+    result = inference_model(model, audio, video,
                              class_names=['playing cello', 'surfing'])
     result['pred_class'], result['topk_distances']
 
@@ -296,9 +297,10 @@ def load_clip_features(path: str, video: Optional[str] = None,
         v_by_name = dict(zip(v_names, v_feats))
         missing = [n for n in a_names if n not in v_by_name]
         if missing or len(v_names) != len(a_names):
+            extra = missing or sorted(set(v_names) - set(a_names))
             raise DatasetError(
                 f'{audio_path} and {video_path} list different clips '
-                f'(e.g. {missing[:3] or sorted(set(v_names) - set(a_names))[:3]})')
+                f'(e.g. {extra[:3]})')
         names, audio = a_names, a_feats
         videos = [v_by_name[n] for n in a_names]
     if clips is not None:

@@ -167,6 +167,27 @@ def test_analyze_logs_plot_curve(tmp_path, capsys):
     assert t['fastest_epoch'] == 1 and t['mean'] == pytest.approx(0.2)
 
 
+def test_curves_of_a_finished_demo_run(surrogate_root, short_run, tmp_path):
+    """tools/train.py (1 short epoch), then plot_curve on its work dir."""
+    work = tmp_path / 'work'
+    opts = short_run(surrogate_root, epochs=1, batches=2)
+    res = subprocess.run(
+        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', str(work),
+         '--cfg-options'] + [f'{k}={v}' for k, v in opts.items()],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert res.returncode == 0, res.stderr[-3000:]
+    tool = load_tool('analyze_logs')
+    recs = tool.load_scalars(tool.find_scalars(str(work)))
+    x, _, label = tool.key_series(recs, 'loss')
+    assert label == 'iteration' and x.tolist() == [1, 2]
+    x, hm, label = tool.key_series(recs, 'gzsl/HM')
+    assert label == 'epoch' and x.tolist() == [1] and 0 <= hm[0] <= 100
+    out = tool.main(['plot_curve', str(work), '--keys', 'loss', 'gzsl/HM'])
+    w, h = tool.PANEL_SIZE
+    assert image_size(out) == px((w, 2 * h))
+
+
 def test_visualize_embeddings(surrogate_root, tmp_path):
     tool = load_tool('visualize_embeddings')
     out = tool.main([CONFIG, CKPT, '--num-classes', '4',
