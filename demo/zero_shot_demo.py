@@ -77,6 +77,9 @@ def main(argv=None):
     from stftbox.utils import CheckpointError, DownloadError, ModelZooError
     from stftbox.apis.inference import load_clip_features
     args = parse_args(argv)
+    # the class-name encoder loads from a local folder: no progress bar
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
     try:
         audio, video, names = load_clip_features(args.features, args.video)
         if args.clips:

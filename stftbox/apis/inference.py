@@ -16,6 +16,7 @@ distance (nearest first). Class names never seen in training work the same
 way: they are embedded on the fly by the class-name encoder the model was
 trained with (:func:`encode_class_names_for`).
 """
+import copy
 import os
 import os.path as osp
 import re
@@ -85,7 +86,7 @@ def init_model(config, checkpoint: Optional[str] = None,
     elif not isinstance(config, Config):
         raise TypeError('init_model: config must be a file path or an '
                         f'mmengine Config, got {type(config).__name__}')
-    cfg = config.copy() if hasattr(config, 'copy') else config
+    cfg = copy.deepcopy(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     register_all_modules()
