@@ -238,3 +238,12 @@ def test_feature_file_input(demo_model, tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r'x/video/Bar\.pkl: matching feature file'):
         load_clip_features(str(lonely))
+
+
+def test_config_names_the_encoder():
+    """class_name_encoder in the config overrides the width-based guess."""
+    model = init_model(DEMO_CONFIG, cfg_options={
+        'class_name_encoder': dict(type='word2vec')})
+    a, v = clips(1)
+    with pytest.raises(ClassNameEncoderError, match="type 'word2vec'"):
+        inference_model(model, a[0], v[0], class_names=['a'])
