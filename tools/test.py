@@ -2,7 +2,8 @@
 
     python tools/test.py CONFIG CHECKPOINT [--beta B] [--out FILE]
                          [--work-dir DIR] [--cfg-options k=v ...]
-                         [--launcher pytorch]
+                         [--launcher pytorch] [--dump preds.pkl]
+                         [--per-class] [--show-dir DIR]
 
 Prints seen accuracy S, unseen accuracy U, harmonic mean HM and ZSL accuracy
 (percent). The calibration beta is, in this order: ``--beta``, the beta chosen
@@ -20,6 +21,8 @@ from mmengine.runner import Runner
 
 from stftbox.apis import (print_scores, register_all_modules,
                           setup_cpu_distributed)
+from stftbox.apis.test_outputs import (add_results_dumper, finish_results,
+                                       results_file_arg)
 from stftbox.datasets import DatasetError
 from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
                            load_checkpoint_safely, resolve_checkpoint,
@@ -39,6 +42,17 @@ def parse_args():
                         help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
                                                'mpi'], default='none')
+    parser.add_argument('--dump', metavar='PKL', type=results_file_arg,
+                        help='write per-clip results (distances, predictions '
+                        'at the chosen beta, labels, class names, seen/unseen '
+                        'ids) to this .pkl; read it with tools/'
+                        'analysis_tools/analyze_results.py')
+    parser.add_argument('--per-class', action='store_true',
+                        help='print the per-class accuracy table (seen/'
+                        'unseen marked)')
+    parser.add_argument('--show-dir', metavar='DIR',
+                        help='write plots here: per_class_accuracy.png, '
+                        'confusion_matrix.png, calibration_curve.png')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -69,7 +83,9 @@ def main():
                   '(meta.calibration) and --beta is not given; using the '
                   "config's test_evaluator.calibration="
                   f'{cfg.test_evaluator.calibration}', file=sys.stderr)
-        runner = Runner.from_cfg(cfg)
+        dump, run_cfg = add_results_dumper(cfg, args.dump, args.per_class,
+                                           args.show_dir)
+        runner = Runner.from_cfg(run_cfg)
         load_checkpoint_safely(runner.model, ckpt, strict=True)
         metrics = runner.test()
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
@@ -78,6 +94,7 @@ def main():
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
+    finish_results(dump, runner, args.per_class, args.show_dir)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
