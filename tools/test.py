@@ -15,10 +15,10 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
-from stftbox.apis import (print_scores, register_all_modules,
+from stftbox.apis import (build_runner, check_data, load_config,
+                          print_scores, register_all_modules,
                           setup_cpu_distributed)
 from stftbox.datasets import DatasetError
 from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
@@ -48,9 +48,7 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -69,7 +67,9 @@ def main():
                   '(meta.calibration) and --beta is not given; using the '
                   "config's test_evaluator.calibration="
                   f'{cfg.test_evaluator.calibration}', file=sys.stderr)
-        runner = Runner.from_cfg(cfg)
+        check_data(cfg, loaders=('test_dataloader',),
+                   prepare=args.launcher == 'none')
+        runner = build_runner(cfg)
         load_checkpoint_safely(runner.model, ckpt, strict=True)
         metrics = runner.test()
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,

@@ -1,5 +1,8 @@
 # Runtime shared by every stftbox config (mmengine Runner).
 default_scope = 'stftbox'
+# mmengine's Runner; the console leaves out the start-up dump (environment,
+# config, hook order), which stays in <work_dir>/<timestamp>/<timestamp>.log
+runner_type = 'StftboxRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
