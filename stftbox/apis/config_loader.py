@@ -71,6 +71,18 @@ def stftbox_config_scheme() -> Iterator[None]:
             table.pop(CONFIG_SCOPE, None)
 
 
+def _drop_scope(node, scope: str) -> None:
+    """Remove ``_scope_=scope`` from every dict below ``node`` (in place)."""
+    if isinstance(node, dict):
+        if node.get('_scope_') == scope:
+            del node['_scope_']
+        for value in node.values():
+            _drop_scope(value, scope)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_scope(value, scope)
+
+
 def add_config_dir_to_path(config: str) -> Optional[str]:
     """Put the folder of ``config`` first on ``sys.path`` (once), so that
     its ``custom_imports`` find modules and packages next to it without
@@ -95,6 +107,10 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
     * ``_base_`` may name shipped configs as ``'stftbox::<path>'``
       (:func:`stftbox_config_scheme`), e.g. ``'stftbox::stft_demo.py'``,
       ``'stftbox::_base_/default_runtime.py'``;
+    * mmengine marks the dicts that come from a ``stftbox::`` base with
+      ``_scope_='stftbox'``; with ``default_scope='stftbox'`` that is the
+      scope they build in anyway, and mmengine's Runner would pass it to
+      the collate function as an argument, so it is removed;
     * ``cfg_options`` (from ``--cfg-options``) are merged; a value written
       as a Python literal with ``dict(...)`` is parsed
       (:func:`stftbox.apis.cli.parse_literals`).
@@ -113,6 +129,8 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
     add_config_dir_to_path(config)
     with stftbox_config_scheme():
         cfg = Config.fromfile(config)
+    if cfg.get('default_scope') == CONFIG_SCOPE:
+        _drop_scope(cfg._cfg_dict, CONFIG_SCOPE)
     if cfg_options:
         cfg.merge_from_dict(parse_literals(cfg_options))
     return cfg
