@@ -44,8 +44,11 @@ def parse_literals(options: dict) -> dict:
     values (numbers, strings, booleans, None, lists, nested ``dict(...)``)
     become dicts; everything else is left as it is.
 
-    Note that ``DictAction`` removes the spaces of a value, so a string
-    inside ``dict(...)`` cannot contain spaces.
+    ``DictAction`` itself limits what arrives: it removes the spaces of a
+    value, and it cannot split ``dict(a=1,b=2)`` (a comma inside
+    parentheses; mmengine 0.10 recurses without end): write one key per
+    ``dict(...)``, or use ``key.0.name=value`` to change
+    a list element (``--vis-backend`` for the visualisation backend).
 
     Args:
         options (dict): ``{key: value}`` as parsed by ``DictAction``.
