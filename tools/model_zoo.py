@@ -23,10 +23,11 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
-                           get_checkpoint_dir, get_entry, load_model_zoo,
-                           render_model_zoo_markdown, safe_torch_load,
-                           sha256_file, zoo_download_url)
+# no torch here: `list` and `render` print tables (torch only for `verify`)
+from stftbox.utils import (DownloadError, ModelZooError, get_checkpoint_dir,
+                           get_entry, load_model_zoo,
+                           render_model_zoo_markdown, sha256_file,
+                           zoo_download_url)
 from stftbox.utils.download import download
 
 
@@ -85,7 +86,12 @@ def cmd_verify(args, zoo):
     else:
         print(f'{entry["name"]}: no SHA-256 in the zoo (status '
               f'{entry["status"]}); checking loadability only')
-    checkpoint = safe_torch_load(path)
+    from stftbox.utils import CheckpointError, safe_torch_load
+    try:
+        checkpoint = safe_torch_load(path)
+    except CheckpointError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
     n = len(checkpoint.get('state_dict', checkpoint)) \
         if isinstance(checkpoint, dict) else 0
     print(f'{entry["name"]}: {path} loads with weights_only=True '
@@ -146,8 +152,7 @@ def main(argv=None):
     try:
         zoo = load_model_zoo(args.zoo)
         return commands[args.command](args, zoo)
-    except (ModelZooError, DownloadError, CheckpointError, ValueError,
-            OSError) as exc:
+    except (ModelZooError, DownloadError, ValueError, OSError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
 
