@@ -127,15 +127,16 @@ def parse_args(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('list', help='list the models')
     p = sub.add_parser('download', help='download and verify a checkpoint')
-    p.add_argument('name')
+    p.add_argument('name', help='model-zoo name (see `list`)')
     p.add_argument('--mirror', help='base URL hosting the checkpoint files '
                    '(default: $STFTBOX_MIRROR)')
     p.add_argument('--dest', help='folder (default <cache>/checkpoints)')
     p.add_argument('--timeout', type=float, default=60.0,
                    help='network timeout in seconds')
-    p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--no-progress', action='store_true',
+                   help='no progress bar')
     p = sub.add_parser('verify', help='check SHA-256 and weights-only load')
-    p.add_argument('name')
+    p.add_argument('name', help='model-zoo name (see `list`)')
     p.add_argument('--path', help='file to check (default: the cached one)')
     p = sub.add_parser('render', help='write model-zoo.md from the yml')
     p.add_argument('--output', help='file to write (default: stdout)')

@@ -20,7 +20,7 @@ from stftbox.datasets import DatasetError
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='stage-1 config file path')
     parser.add_argument('--work-dir', help='output folder (default: '
                         'work_dirs/<config name>_protocol)')

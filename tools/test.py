@@ -1,8 +1,8 @@
 """Evaluate a checkpoint (local file, URL or model-zoo name) on the test set.
 
     python tools/test.py CONFIG CHECKPOINT [--beta B] [--out FILE]
-                         [--work-dir DIR] [--cfg-options k=v ...]
-                         [--launcher pytorch]
+                         [--work-dir DIR] [--mirror URL]
+                         [--cfg-options k=v ...] [--launcher pytorch]
 
 Prints seen accuracy S, unseen accuracy U, harmonic mean HM and ZSL accuracy
 (percent). The calibration beta is, in this order: ``--beta``, the beta chosen
@@ -34,12 +34,20 @@ def parse_args():
     parser.add_argument('--beta', type=float, help='calibration beta '
                         '(default: the one stored in the checkpoint)')
     parser.add_argument('--out', help='write the metrics to this JSON file')
-    parser.add_argument('--work-dir', help='where logs go')
+    parser.add_argument('--work-dir', help='where logs go (default: '
+                        'work_dirs/<config name>)')
+    parser.add_argument('--mirror', help='base URL that hosts the model-zoo '
+                        'checkpoint files under their zoo file names '
+                        '(default: $STFTBOX_MIRROR)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
+                        help='override config keys, e.g. '
+                        'test_dataloader.dataset.data_root=/path/UCF')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+                                               'mpi'], default='none',
+                        help='job launcher (pytorch: torchrun, see '
+                        'tools/dist_test.sh; slurm: tools/slurm_test.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher; do not pass it yourself')
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -55,7 +63,7 @@ def main():
     cfg.load_from, cfg.resume = None, False
     setup_cpu_distributed(cfg, args.launcher)
     try:
-        ckpt = resolve_checkpoint(args.checkpoint)
+        ckpt = resolve_checkpoint(args.checkpoint, mirror=args.mirror)
         beta = args.beta
         if beta is None:
             meta = safe_torch_load(ckpt).get('meta') or {}
@@ -73,7 +81,7 @@ def main():
         load_checkpoint_safely(runner.model, ckpt, strict=True)
         metrics = runner.test()
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
-            FileNotFoundError) as err:
+            FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta

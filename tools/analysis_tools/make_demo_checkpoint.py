@@ -26,10 +26,16 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    parser.add_argument('--config', default='configs/stft_demo.py')
-    parser.add_argument('--name', default='stft_demo_ucf_surrogate')
-    parser.add_argument('--work-dir', default='work_dirs/zoo_stft_demo')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--config', default='configs/stft_demo.py',
+                        help='config to run the protocol on (default '
+                        'configs/stft_demo.py)')
+    parser.add_argument('--name', default='stft_demo_ucf_surrogate',
+                        help='model-zoo name; the file is checkpoints/'
+                        '<name>.pth')
+    parser.add_argument('--work-dir', default='work_dirs/zoo_stft_demo',
+                        help='protocol work dir (default '
+                        'work_dirs/zoo_stft_demo)')
     args = parser.parse_args()
     register_all_modules()
     summary = run_protocol(Config.fromfile(args.config), args.work_dir)

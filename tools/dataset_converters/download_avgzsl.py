@@ -68,7 +68,8 @@ def parse_args(argv=None):
                         'feature file')
     parser.add_argument('--timeout', type=float, default=60.0,
                         help='network timeout in seconds')
-    parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress bar')
     return parser.parse_args(argv)
 
 
