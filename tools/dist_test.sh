@@ -2,7 +2,7 @@
 # Distributed testing with torchrun on one machine:
 #   tools/dist_test.sh CONFIG CHECKPOINT NPROC [ARGS of tools/test.py]
 # Env as tools/dist_train.sh (PORT, NNODES, NODE_RANK, MASTER_ADDR,
-# OMP_NUM_THREADS).
+# OMP_NUM_THREADS, MKL_NUM_THREADS).
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
@@ -17,6 +17,7 @@ if [ -z "${OMP_NUM_THREADS:-}" ]; then
     OMP_NUM_THREADS=$(( CORES / NPROC > 0 ? CORES / NPROC : 1 ))
 fi
 export OMP_NUM_THREADS
+export MKL_NUM_THREADS=${MKL_NUM_THREADS:-$OMP_NUM_THREADS}
 torchrun --nnodes="$NNODES" --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" --nproc_per_node="$NPROC" \
     --master_port="$PORT" \

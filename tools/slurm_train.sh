@@ -13,6 +13,7 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$CPUS_PER_TASK}
+export MKL_NUM_THREADS=${MKL_NUM_THREADS:-$OMP_NUM_THREADS}
 # shellcheck disable=SC2086
 srun -p "$PARTITION" --job-name="$JOB_NAME" --gres=gpu:"$GPUS_PER_NODE" \
     --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE" \

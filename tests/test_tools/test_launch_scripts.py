@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FAKE = '#!/bin/sh\necho "OMP=$OMP_NUM_THREADS"\necho "ARGS=$*"\n'
+FAKE = ('#!/bin/sh\necho "OMP=$OMP_NUM_THREADS"\necho "MKL=$MKL_NUM_THREADS"\n'
+        'echo "ARGS=$*"\n')
 
 
 @pytest.fixture
@@ -24,13 +25,15 @@ def fake_bin(tmp_path):
 
 def launch(script, args, fake_bin, **env):
     full = dict(os.environ, PATH=f'{fake_bin}:{os.environ["PATH"]}', **env)
-    if 'OMP_NUM_THREADS' not in env:
-        full.pop('OMP_NUM_THREADS', None)
+    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        if var not in env:
+            full.pop(var, None)
     res = subprocess.run(['bash', osp.join(REPO, 'tools', script)] + args,
                          env=full, capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0, res.stderr
     out = dict(ln.split('=', 1) for ln in res.stdout.splitlines())
+    assert out['MKL'] == out['OMP']  # mmengine warns when MKL's is unset
     return out['OMP'], out['ARGS'].split()
 
 
