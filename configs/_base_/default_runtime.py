@@ -28,6 +28,8 @@ custom_hooks = [
     # firing rate of every spiking layer (and their mean) in the training
     # log; models without spiking layers log nothing
     dict(type='SpikeStatsHook', interval=50),
+    # a progress bar over evaluation batches (loaders of >= 20 batches)
+    dict(type='EvalProgressHook'),
 ]
 
 env_cfg = dict(

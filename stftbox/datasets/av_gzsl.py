@@ -115,7 +115,8 @@ def prepare_data_root(prepare: dict, data_root: str, **context) -> None:
         **context: ``dataset_name``, ``feature_method``, ``audio_channels``,
             ``video_channels``; passed when the function's signature names
             them (or takes ``**kwargs``) and they are not None; ``kwargs``
-            of ``prepare`` override them.
+            of ``prepare`` override them. ``progress=True`` is passed the
+            same way (a progress bar while it works).
 
     Raises:
         DatasetError: ``type`` is not a registered function.
@@ -128,7 +129,7 @@ def prepare_data_root(prepare: dict, data_root: str, **context) -> None:
         raise DatasetError(
             f"prepare: '{typ}' is not a function registered in "
             'stftbox FUNCTIONS')
-    ctx = dict(context, data_root=data_root)
+    ctx = dict(context, data_root=data_root, progress=True)
     params = inspect.signature(fn).parameters
     var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
     kwargs = {k: v for k, v in ctx.items()
@@ -359,7 +360,8 @@ class AVGZSLDataset(Dataset):
                     path, items, self.feature_format, self.audio_channels,
                     self.video_channels,
                     meta=dict(dataset_name=self.dataset_name,
-                              split=self.split, phase=self.phase))
+                              split=self.split, phase=self.phase),
+                    progress=True)
         finally:
             if world > 1 and rank == 0:
                 barrier()
