@@ -19,9 +19,9 @@ import time
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from stftbox.apis import register_all_modules
+from stftbox.apis import load_config, register_all_modules
 from stftbox.registry import MODELS
 
 PJ_PER_SOP, PJ_PER_MAC = 0.9, 4.6
@@ -122,9 +122,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     batch = args.batch_size or cfg.train_dataloader.batch_size
     device = torch.device(args.device)
     model = MODELS.build(cfg.model).to(device)

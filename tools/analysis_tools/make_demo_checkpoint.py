@@ -16,9 +16,8 @@ import os.path as osp
 
 import torch
 import yaml
-from mmengine.config import Config
 
-from stftbox.apis import register_all_modules, run_protocol
+from stftbox.apis import load_config, register_all_modules, run_protocol
 from stftbox.utils import render_model_zoo_markdown, safe_torch_load, \
     sha256_file
 
@@ -38,7 +37,7 @@ def main():
                         'work_dirs/zoo_stft_demo)')
     args = parser.parse_args()
     register_all_modules()
-    summary = run_protocol(Config.fromfile(args.config), args.work_dir)
+    summary = run_protocol(load_config(args.config), args.work_dir)
 
     ckpt = safe_torch_load(summary['checkpoint'])
     meta = dict(ckpt.get('meta') or {}, protocol=dict(
