@@ -89,12 +89,14 @@ def _string_constants(path):
 
 OPTION = re.compile(r'(?<![\w-])--([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)')
 #: options of other programs that stftbox messages may name
-FOREIGN = {'nproc_per_node', 'nproc-per-node', 'master_port', 'nnodes'}
+FOREIGN = {'nproc_per_node', 'nproc-per-node', 'master_port', 'nnodes',
+           'index-url', 'help'}
 
 
 def test_hints_name_existing_options(parsers):
     """Every ``--option`` in a string of stftbox/ or tools/ (error hints,
-    help texts, docstrings) is an option of some stftbox tool."""
+    help texts, docstrings) and in the docs is an option of some stftbox
+    tool (or of pip / torchrun)."""
     known = {opt.lstrip('-') for info in parsers.values()
              for a in info['actions'] for opt in a['options']}
     files = glob.glob(osp.join(REPO, 'stftbox', '**', '*.py'),
@@ -103,6 +105,13 @@ def test_hints_name_existing_options(parsers):
     for path in files:
         for text in _string_constants(path):
             for opt in OPTION.findall(text):
+                if opt not in known and opt not in FOREIGN:
+                    unknown.add((osp.relpath(path, REPO), f'--{opt}'))
+    for path in glob.glob(osp.join(REPO, 'docs', '*.md')) + glob.glob(
+            osp.join(REPO, 'projects', '*', 'README.md')) + [
+            osp.join(REPO, 'README.md')]:
+        with open(path, encoding='utf-8') as f:
+            for opt in OPTION.findall(f.read()):
                 if opt not in known and opt not in FOREIGN:
                     unknown.add((osp.relpath(path, REPO), f'--{opt}'))
     assert not unknown, sorted(unknown)
