@@ -63,6 +63,9 @@ def main():
     cfg.load_from, cfg.resume = None, False
     setup_cpu_distributed(cfg, args.launcher)
     try:
+        # missing data first (it is the only thing printed), generated
+        # data (the surrogate) once the checkpoint is there
+        check_data(cfg, loaders=('test_dataloader',), prepare=False)
         ckpt = resolve_checkpoint(args.checkpoint, mirror=args.mirror)
         beta = args.beta
         if beta is None:

@@ -160,3 +160,18 @@ def test_cfg_options_dict_literals_build_a_visualizer(tmp_path):
                      vis_backends=opts['visualizer.vis_backends'][:1])
     assert type(vis.get_backend('LocalVisBackend')).__name__ == \
         'LocalVisBackend'
+
+
+def test_test_tool_reports_missing_data_first(tmp_path):
+    """tools/test.py checks the data before it looks for the checkpoint
+    (which may be a long download)."""
+    missing = tmp_path / 'nowhere' / 'UCF'
+    res = run([osp.join(REPO, 'tools', 'test.py'),
+               osp.join(REPO, 'configs', 'stft_ucf.py'), 'no_such.pth',
+               '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+               f'test_dataloader.dataset.data_root={missing}'], tmp_path,
+              tmp_path / 'home', timeout=120)
+    assert res.returncode == 1 and res.stdout == ''
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f'error: {missing}: data root not found')
