@@ -11,11 +11,13 @@ from mmengine.runner import checkpoint as _mm_checkpoint
 from stftbox.registry import RUNNERS
 
 #: starts of the messages that mmengine's Runner logs once at start-up
-#: (system environment, the whole config, the hook order; ~320 lines)
+#: (system environment, the whole config, the hook order: ~320 lines; the
+#: note on SyncBatchNorm, which stftbox models do not use)
 STARTUP_DUMP_PREFIXES = (
     '\n' + '-' * 60 + '\nSystem environment:',
     'Config:\n',
     'Hooks will be executed in the following order',
+    'Distributed training is not used, all SyncBatchNorm',
 )
 
 
