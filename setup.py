@@ -24,9 +24,15 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=find_packages(include=['stftbox', 'stftbox.*']),
-    package_data={'stftbox': ['datasets/avgzsl_splits/**/*']},
+    # .mim/configs is a symlink to configs/ (editable installs use it in
+    # place; wheels and sdists copy the files it points at): base configs
+    # named 'stftbox::<path>' by configs outside the repository
+    package_data={'stftbox': ['datasets/avgzsl_splits/**/*',
+                              '.mim/model-index.yml',
+                              '.mim/configs/*.py', '.mim/configs/**/*.py']},
     include_package_data=True,
     install_requires=read_requirements('runtime.txt'),
-    extras_require={'tests': read_requirements('tests.txt')},
+    extras_require={'tests': read_requirements('tests.txt'),
+                    'vis': read_requirements('vis.txt')},
     zip_safe=False,
 )

@@ -23,10 +23,17 @@ from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import INFERENCERS as MMENGINE_INFERENCERS
+from mmengine.registry import \
+    RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
+from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
@@ -37,11 +44,12 @@ from mmengine.registry import (Registry, build_from_cfg,
                                build_model_from_cfg)
 
 __all__ = [
-    'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS',
+    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'STRATEGIES', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS',
     'DATA_SAMPLERS', 'TRANSFORMS', 'FUNCTIONS', 'MODELS', 'NEURONS',
     'POOLINGS', 'FUSIONS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
-    'OPTIMIZERS', 'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'METRICS',
-    'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS'
+    'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS',
+    'VISBACKENDS', 'INFERENCERS'
 ]
 
 
@@ -115,8 +123,17 @@ def build_object_with_hints(cfg, registry: Registry, default_args=None):
 
 
 # --- runtime -------------------------------------------------------------
+# With ``default_scope='stftbox'`` mmengine looks every type up in the
+# 'stftbox' child of its root registry first; each root registry therefore
+# has a child here (a missing one makes mmengine warn "Failed to search
+# registry with scope ..." and fall back to its own).
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS,
                    locations=['stftbox.engine'])
+RUNNER_CONSTRUCTORS = Registry('runner constructor',
+                               parent=MMENGINE_RUNNER_CONSTRUCTORS,
+                               locations=['stftbox.engine'])
+STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES,
+                      locations=['stftbox.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['stftbox.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS,
                  build_func=build_object_with_hints,
@@ -165,6 +182,10 @@ OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
                       locations=['stftbox.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
                           locations=['stftbox.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    locations=['stftbox.engine'])
 PARAM_SCHEDULERS = Registry('parameter scheduler',
                             parent=MMENGINE_PARAM_SCHEDULERS,
                             locations=['stftbox.engine'])
@@ -175,9 +196,13 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS,
                    locations=['stftbox.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR,
                      locations=['stftbox.evaluation'])
+TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS,
+                      locations=['stftbox.models'])
 
 # --- visualisation -------------------------------------------------------
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
                        locations=['stftbox.engine'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
                        locations=['stftbox.engine'])
+INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS,
+                       locations=['stftbox.apis'])

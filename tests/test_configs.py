@@ -1,4 +1,4 @@
-"""Every config under configs/ and projects/*/configs parses and its model
+"""Every config under configs/ and in projects/*/ parses and its model
 builds; the demo baselines / ablations share the schedule and seed of
 configs/stft_demo.py; one baseline trains end to end (smoke test)."""
 import glob
@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.model import BaseModel
 
-from stftbox.apis import register_all_modules
+from stftbox.apis import load_config, register_all_modules
 from stftbox.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -27,7 +27,7 @@ def all_configs():
     found = glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     found = [p for p in found
              if osp.join('configs', '_base_') not in _rel(p)]
-    found += glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*.py'))
+    found += glob.glob(osp.join(REPO, 'projects', '*', '*.py'))
     return sorted(_rel(p) for p in found)
 
 
@@ -50,7 +50,7 @@ def test_config_list_is_complete():
             'configs/ablations/stft_demo_fixed_threshold.py',
             'configs/ablations/stft_demo_concat_fusion.py',
             'configs/ablations/stft_demo_bilinear_fusion.py',
-            'projects/example_fusion_plugin/configs/stft_demo_mlb_fusion.py'
+            'projects/example_fusion_plugin/stft_demo_mlb_fusion.py'
     ]:
         assert expected in names
 
@@ -58,7 +58,7 @@ def test_config_list_is_complete():
 @pytest.mark.parametrize('config', all_configs())
 def test_config_builds_model(config):
     register_all_modules()
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(osp.join(REPO, config))
     model = MODELS.build(cfg.model)
     assert isinstance(model, BaseModel)
     assert sum(p.numel() for p in model.parameters()) > 0
@@ -84,7 +84,7 @@ def _schedule(cfg):
 @pytest.mark.parametrize('config', demo_configs())
 def test_demo_configs_share_stft_demo_schedule(config):
     ref = _schedule(Config.fromfile(STFT_DEMO))
-    got = _schedule(Config.fromfile(osp.join(REPO, config)))
+    got = _schedule(load_config(osp.join(REPO, config)))
     for key in ref:
         assert got[key] == ref[key], f'{config}: {key} differs from stft_demo'
 

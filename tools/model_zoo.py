@@ -23,10 +23,11 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
-                           get_checkpoint_dir, get_entry, load_model_zoo,
-                           render_model_zoo_markdown, safe_torch_load,
-                           sha256_file, zoo_download_url)
+# no torch here: `list` and `render` print tables (torch only for `verify`)
+from stftbox.utils import (DownloadError, ModelZooError, get_checkpoint_dir,
+                           get_entry, load_model_zoo,
+                           render_model_zoo_markdown, sha256_file,
+                           zoo_download_url)
 from stftbox.utils.download import download
 
 
@@ -85,7 +86,12 @@ def cmd_verify(args, zoo):
     else:
         print(f'{entry["name"]}: no SHA-256 in the zoo (status '
               f'{entry["status"]}); checking loadability only')
-    checkpoint = safe_torch_load(path)
+    from stftbox.utils import CheckpointError, safe_torch_load
+    try:
+        checkpoint = safe_torch_load(path)
+    except CheckpointError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
     n = len(checkpoint.get('state_dict', checkpoint)) \
         if isinstance(checkpoint, dict) else 0
     print(f'{entry["name"]}: {path} loads with weights_only=True '
@@ -121,15 +127,16 @@ def parse_args(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('list', help='list the models')
     p = sub.add_parser('download', help='download and verify a checkpoint')
-    p.add_argument('name')
+    p.add_argument('name', help='model-zoo name (see `list`)')
     p.add_argument('--mirror', help='base URL hosting the checkpoint files '
                    '(default: $STFTBOX_MIRROR)')
     p.add_argument('--dest', help='folder (default <cache>/checkpoints)')
     p.add_argument('--timeout', type=float, default=60.0,
                    help='network timeout in seconds')
-    p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--no-progress', action='store_true',
+                   help='no progress bar')
     p = sub.add_parser('verify', help='check SHA-256 and weights-only load')
-    p.add_argument('name')
+    p.add_argument('name', help='model-zoo name (see `list`)')
     p.add_argument('--path', help='file to check (default: the cached one)')
     p = sub.add_parser('render', help='write model-zoo.md from the yml')
     p.add_argument('--output', help='file to write (default: stdout)')
@@ -146,8 +153,7 @@ def main(argv=None):
     try:
         zoo = load_model_zoo(args.zoo)
         return commands[args.command](args, zoo)
-    except (ModelZooError, DownloadError, CheckpointError, ValueError,
-            OSError) as exc:
+    except (ModelZooError, DownloadError, ValueError, OSError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
 

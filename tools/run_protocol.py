@@ -11,27 +11,30 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from stftbox.apis import print_scores, register_all_modules
+from stftbox.apis import (check_data, load_config, print_scores,
+                          register_all_modules)
 from stftbox.apis.protocol import run_protocol
 from stftbox.datasets import DatasetError
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    parser.add_argument('config')
-    parser.add_argument('--work-dir', help='default: '
-                        'work_dirs/<config name>_protocol')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='stage-1 config file path')
+    parser.add_argument('--work-dir', help='output folder (default: '
+                        'work_dirs/<config name>_protocol)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. '
+                        'train_cfg.max_epochs=10')
     args = parser.parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_protocol')
     try:
+        check_data(cfg, loaders=('train_dataloader', 'val_dataloader',
+                                 'test_dataloader'))
         summary = run_protocol(cfg, work_dir)
     except DatasetError as err:
         sys.exit(f'error: {err}')

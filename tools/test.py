@@ -1,9 +1,9 @@
 """Evaluate a checkpoint (local file, URL or model-zoo name) on the test set.
 
     python tools/test.py CONFIG CHECKPOINT [--beta B] [--out FILE]
-                         [--work-dir DIR] [--cfg-options k=v ...]
-                         [--launcher pytorch] [--dump preds.pkl]
-                         [--per-class] [--show-dir DIR]
+                         [--work-dir DIR] [--mirror URL]
+                         [--cfg-options k=v ...] [--launcher pytorch]
+                         [--dump preds.pkl] [--per-class] [--show-dir DIR]
 
 Prints seen accuracy S, unseen accuracy U, harmonic mean HM and ZSL accuracy
 (percent). The calibration beta is, in this order: ``--beta``, the beta chosen
@@ -16,10 +16,10 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
-from stftbox.apis import (print_scores, register_all_modules,
+from stftbox.apis import (build_runner, check_data, load_config,
+                          print_scores, register_all_modules,
                           setup_cpu_distributed)
 from stftbox.apis.test_outputs import (add_results_dumper, finish_results,
                                        results_file_arg)
@@ -37,11 +37,18 @@ def parse_args():
     parser.add_argument('--beta', type=float, help='calibration beta '
                         '(default: the one stored in the checkpoint)')
     parser.add_argument('--out', help='write the metrics to this JSON file')
-    parser.add_argument('--work-dir', help='where logs go')
+    parser.add_argument('--work-dir', help='where logs go (default: '
+                        'work_dirs/<config name>)')
+    parser.add_argument('--mirror', help='base URL that hosts the model-zoo '
+                        'checkpoint files under their zoo file names '
+                        '(default: $STFTBOX_MIRROR)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
+                        help='override config keys, e.g. '
+                        'test_dataloader.dataset.data_root=/path/UCF')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none')
+                                               'mpi'], default='none',
+                        help='job launcher (pytorch: torchrun, see '
+                        'tools/dist_test.sh; slurm: tools/slurm_test.sh)')
     parser.add_argument('--dump', metavar='PKL', type=results_file_arg,
                         help='write per-clip results (distances, predictions '
                         'at the chosen beta, labels, class names, seen/unseen '
@@ -53,7 +60,8 @@ def parse_args():
     parser.add_argument('--show-dir', metavar='DIR',
                         help='write plots here: per_class_accuracy.png, '
                         'confusion_matrix.png, calibration_curve.png')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher; do not pass it yourself')
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -62,16 +70,17 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from, cfg.resume = None, False
     setup_cpu_distributed(cfg, args.launcher)
     try:
-        ckpt = resolve_checkpoint(args.checkpoint)
+        # missing data first (it is the only thing printed), generated
+        # data (the surrogate) once the checkpoint is there
+        check_data(cfg, loaders=('test_dataloader',), prepare=False)
+        ckpt = resolve_checkpoint(args.checkpoint, mirror=args.mirror)
         beta = args.beta
         if beta is None:
             meta = safe_torch_load(ckpt).get('meta') or {}
@@ -83,13 +92,15 @@ def main():
                   '(meta.calibration) and --beta is not given; using the '
                   "config's test_evaluator.calibration="
                   f'{cfg.test_evaluator.calibration}', file=sys.stderr)
+        check_data(cfg, loaders=('test_dataloader',),
+                   prepare=args.launcher == 'none')
         dump, run_cfg = add_results_dumper(cfg, args.dump, args.per_class,
                                            args.show_dir)
-        runner = Runner.from_cfg(run_cfg)
+        runner = build_runner(run_cfg)
         load_checkpoint_safely(runner.model, ckpt, strict=True)
         metrics = runner.test()
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
-            FileNotFoundError) as err:
+            FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta

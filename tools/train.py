@@ -1,7 +1,15 @@
 """Train a model from a config with the mmengine Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                          [--vis-backend local|tensorboard|wandb]
                           [--cfg-options k=v ...] [--launcher pytorch]
+
+The data roots are checked (and the bundled surrogate generated) before the
+Runner is built, so a missing-data error is the only thing printed. The
+console shows training progress; the start-up dump (environment, config,
+hook order) is in ``<work_dir>/<timestamp>/<timestamp>.log``. The config's
+folder is put on ``sys.path`` so that its ``custom_imports`` find modules
+next to it; ``_base_`` may name shipped configs as ``'stftbox::<path>'``.
 """
 import argparse
 import os
@@ -11,10 +19,11 @@ import sys
 import torch
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from stftbox.apis import (print_scores, register_all_modules,
-                          setup_cpu_distributed)
+from stftbox.apis import (build_runner, check_data, load_config,
+                          print_scores, register_all_modules,
+                          set_vis_backend, setup_cpu_distributed)
+from stftbox.apis.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
 
 
@@ -29,21 +38,26 @@ def parse_args():
         'the work dir when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision training (GPU only)')
+    parser.add_argument('--vis-backend', choices=sorted(VIS_BACKENDS),
+                        help='also log scalars to tensorboard or wandb '
+                        '(local vis_data/scalars.json is always written; '
+                        "default: the config's visualizer)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'train_cfg.max_epochs=10')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+                                               'mpi'], default='none',
+                        help='job launcher (pytorch: torchrun, see '
+                        'tools/dist_train.sh; slurm: tools/slurm_train.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help='set by the launcher; do not pass it yourself')
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
 def build_cfg(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir:
         cfg.work_dir = args.work_dir
@@ -60,6 +74,11 @@ def build_cfg(args) -> Config:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
+    if args.vis_backend:
+        try:
+            set_vis_backend(cfg, args.vis_backend)
+        except ValueError as err:
+            sys.exit(f'error: {err}')
     setup_cpu_distributed(cfg, args.launcher)
     return cfg
 
@@ -69,7 +88,8 @@ def main():
     register_all_modules()
     cfg = build_cfg(args)
     try:
-        runner = Runner.from_cfg(cfg)
+        check_data(cfg, prepare=args.launcher == 'none')
+        runner = build_runner(cfg)
         runner.train()
     except DatasetError as err:
         sys.exit(f'error: {err}')

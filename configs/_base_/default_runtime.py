@@ -1,5 +1,8 @@
 # Runtime shared by every stftbox config (mmengine Runner).
 default_scope = 'stftbox'
+# mmengine's Runner; the console leaves out the start-up dump (environment,
+# config, hook order), which stays in <work_dir>/<timestamp>/<timestamp>.log
+runner_type = 'StftboxRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -25,6 +28,8 @@ custom_hooks = [
     # firing rate of every spiking layer (and their mean) in the training
     # log; models without spiking layers log nothing
     dict(type='SpikeStatsHook', interval=50),
+    # a progress bar over evaluation batches (loaders of >= 20 batches)
+    dict(type='EvalProgressHook'),
 ]
 
 env_cfg = dict(

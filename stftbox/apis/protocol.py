@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from stftbox.utils import sha256_file
+from .runtime import build_runner
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -117,7 +118,7 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
             f'run_protocol: {stage1_file} was made with another config; '
             'use a new --work-dir or delete that file to rerun stage 1')
     if stage1 is None:
-        runner = Runner.from_cfg(stage1_config(cfg, osp.join(work_dir,
+        runner = build_runner(stage1_config(cfg, osp.join(work_dir,
                                                              'stage1')))
         runner.train()
         stage1 = _calibration_hook(runner)
@@ -133,7 +134,7 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
     final_ckpt = osp.join(stage2_dir, f'epoch_{epochs}.pth')
     if osp.isfile(osp.join(stage2_dir, 'last_checkpoint')):
         cfg2.resume = True
-    runner = Runner.from_cfg(cfg2)
+    runner = build_runner(cfg2)
     if not osp.isfile(final_ckpt):
         runner.train()
     else:

@@ -24,7 +24,9 @@ from .errors import DatasetError
 from .feature_cache import (FEATURE_FORMATS, FeatureCache,
                             build_feature_cache, fingerprint)
 
-__all__ = ['AVGZSLDataset', 'aligned_crop', 'FEATURE_URL_BASE']
+__all__ = ['AVGZSLDataset', 'aligned_crop', 'check_data_root',
+           'prepare_data_root',
+           'FEATURE_URL_BASE']
 
 #: where the published feature zips live (docs/data.md)
 FEATURE_URL_BASE = 'https://s3.mlcloud.uni-tuebingen.de/tcaf-gzsl/'
@@ -66,6 +68,78 @@ def aligned_crop(t_a: int, t_v: int, max_steps: Optional[int],
     a0 = max(0, min(int(round(t0 / sa)), t_a - n_a))
     v0 = max(0, min(int(round(t0 / sv)), t_v - n_v))
     return (a0, n_a), (v0, n_v)
+
+
+def check_data_root(data_root: str, dataset_name: str = 'UCF',
+                    feature_method: str = 'cls_features_non_averaged'
+                    ) -> None:
+    """Raise the missing-data error of :class:`AVGZSLDataset` if
+    ``data_root`` (``~`` expanded) is not a folder.
+
+    Args:
+        data_root (str): the ``<Dataset>/`` folder.
+        dataset_name (str): ``'UCF'``, ``'VGGSound'`` or ``'ActivityNet'``
+            (names the archive to download).
+        feature_method (str): folder under ``features/``; ``main*`` (SeLaVi)
+            points at the ``selavi`` archive, others at ``supervised``.
+
+    Raises:
+        DatasetError: naming ``data_root``, the two archives' URLs and the
+            ``tools/dataset_converters/download_avgzsl.py`` command.
+    """
+    data_root = osp.expanduser(str(data_root))
+    if osp.isdir(data_root):
+        return
+    ds = dataset_name.lower()
+    kind = 'selavi' if feature_method.startswith('main') else 'supervised'
+    parent = osp.dirname(osp.abspath(data_root))
+    raise DatasetError(
+        f'{data_root}: data root not found; expected the '
+        f"'{dataset_name}/' folder of the AV-GZSL benchmark "
+        f'(class-split/ and features/{feature_method}/). Download '
+        f'{FEATURE_URL_BASE}{ds}-supervised-temporal.zip (C3D/VGGish) '
+        f'or {FEATURE_URL_BASE}{ds}-selavi-temporal.zip (SeLaVi) and '
+        f'unzip it under {parent} (or run python tools/'
+        f'dataset_converters/download_avgzsl.py {ds} {kind} --root '
+        f'{parent}); see docs/data.md')
+
+
+def prepare_data_root(prepare: dict, data_root: str, **context) -> None:
+    """Create a missing ``data_root`` with a ``prepare`` function (e.g. the
+    surrogate generator); nothing happens if it exists.
+
+    Args:
+        prepare (dict): ``dict(type=<FUNCTIONS name or callable>,
+            **kwargs)``.
+        data_root (str): the ``<Dataset>/`` folder to create.
+        **context: ``dataset_name``, ``feature_method``, ``audio_channels``,
+            ``video_channels``; passed when the function's signature names
+            them (or takes ``**kwargs``) and they are not None; ``kwargs``
+            of ``prepare`` override them. ``progress=True`` is passed the
+            same way (a progress bar while it works).
+
+    Raises:
+        DatasetError: ``type`` is not a registered function.
+    """
+    data_root = osp.expanduser(str(data_root))
+    cfg = dict(prepare)
+    typ = cfg.pop('type', None)
+    fn = FUNCTIONS.get(typ) if isinstance(typ, str) else typ
+    if not callable(fn):
+        raise DatasetError(
+            f"prepare: '{typ}' is not a function registered in "
+            'stftbox FUNCTIONS')
+    ctx = dict(context, data_root=data_root, progress=True)
+    params = inspect.signature(fn).parameters
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in ctx.items()
+              if (var_kw or k in params) and (v is not None
+                                              or k == 'data_root')}
+    kwargs.update(cfg)
+    if not osp.isdir(data_root):
+        print_log(f'{data_root} missing: creating it with prepare={typ}',
+                  logger='current')
+        fn(**kwargs)
 
 
 @DATASETS.register_module()
@@ -156,7 +230,7 @@ class AVGZSLDataset(Dataset):
             raise DatasetError(
                 f"feature_format '{feature_format}' unknown, expected one "
                 f'of {sorted(FEATURE_FORMATS)}')
-        self.data_root = str(data_root)
+        self.data_root = osp.expanduser(str(data_root))
         self.dataset_name = dataset_name
         self.feature_method = feature_method
         self.split = split
@@ -188,52 +262,22 @@ class AVGZSLDataset(Dataset):
     # ------------------------------------------------------------------
     # set-up
     def _run_prepare(self):
-        cfg = dict(self.prepare)
-        typ = cfg.pop('type', None)
-        fn = FUNCTIONS.get(typ) if isinstance(typ, str) else typ
-        if not callable(fn):
-            raise DatasetError(
-                f"prepare: '{typ}' is not a function registered in "
-                'stftbox FUNCTIONS')
-        ctx = dict(data_root=self.data_root,
-                   dataset_name=self.dataset_name,
-                   feature_method=self.feature_method,
-                   audio_channels=self.audio_channels,
-                   video_channels=self.video_channels)
-        params = inspect.signature(fn).parameters
-        var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
-        kwargs = {k: v for k, v in ctx.items()
-                  if (var_kw or k in params) and (v is not None
-                                                  or k == 'data_root')}
-        kwargs.update(cfg)
         rank, world = get_dist_info()
         if world > 1 and rank != 0:
             barrier()  # rank 0 prepares first
         try:
-            if not osp.isdir(self.data_root):
-                print_log(f'{self.data_root} missing: creating it with '
-                          f'prepare={typ}', logger='current')
-                fn(**kwargs)
+            prepare_data_root(self.prepare, self.data_root,
+                              dataset_name=self.dataset_name,
+                              feature_method=self.feature_method,
+                              audio_channels=self.audio_channels,
+                              video_channels=self.video_channels)
         finally:
             if world > 1 and rank == 0:
                 barrier()
 
     def _check_root(self):
-        if osp.isdir(self.data_root):
-            return
-        ds = self.dataset_name.lower()
-        kind = ('selavi' if self.feature_method.startswith('main')
-                else 'supervised')
-        parent = osp.dirname(osp.abspath(self.data_root))
-        raise DatasetError(
-            f'{self.data_root}: data root not found; expected the '
-            f"'{self.dataset_name}/' folder of the AV-GZSL benchmark "
-            f'(class-split/ and features/{self.feature_method}/). Download '
-            f'{FEATURE_URL_BASE}{ds}-supervised-temporal.zip (C3D/VGGish) '
-            f'or {FEATURE_URL_BASE}{ds}-selavi-temporal.zip (SeLaVi) and '
-            f'unzip it under {parent} (or run python tools/'
-            f'dataset_converters/download_avgzsl.py {ds} {kind} --root '
-            f'{parent}); see docs/data.md')
+        check_data_root(self.data_root, self.dataset_name,
+                        self.feature_method)
 
     def _feature_dir(self, modality: str, split_name: str = '') -> str:
         return osp.join(self.data_root, 'features', self.feature_method,
@@ -316,7 +360,8 @@ class AVGZSLDataset(Dataset):
                     path, items, self.feature_format, self.audio_channels,
                     self.video_channels,
                     meta=dict(dataset_name=self.dataset_name,
-                              split=self.split, phase=self.phase))
+                              split=self.split, phase=self.phase),
+                    progress=True)
         finally:
             if world > 1 and rank == 0:
                 barrier()

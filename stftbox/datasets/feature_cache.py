@@ -36,6 +36,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from stftbox.utils.progress import track
 from .errors import DatasetError
 from .safe_pickle import safe_load_pickle
 
@@ -194,7 +195,8 @@ def build_feature_cache(cache_path: str,
                         feature_format: str,
                         audio_channels: Optional[int],
                         video_channels: Optional[int],
-                        meta: Optional[dict] = None) -> str:
+                        meta: Optional[dict] = None,
+                        progress: bool = False) -> str:
     """Convert the clips of ``items`` into the cache folder ``cache_path``.
 
     Audio and video clips are matched by name: both files of a pair must
@@ -208,6 +210,7 @@ def build_feature_cache(cache_path: str,
         audio_channels / video_channels: expected widths ``D_a``/``D_v``
             (``None``: take the first file's and require the same later).
         meta: extra JSON entries stored in ``index.json``.
+        progress: show a progress bar over the file pairs (stdout).
 
     Returns:
         str: ``cache_path``.
@@ -231,7 +234,7 @@ def build_feature_cache(cache_path: str,
         a_off, v_off, labels, names = [0], [0], [], []
         da, dv = audio_channels, video_channels
         try:
-            for label, apath, vpath in items:
+            for label, apath, vpath in track(items, enabled=progress):
                 afeat, anames = read_feature_file(apath, feature_format, da,
                                                   'audio_channels')
                 vfeat, vnames = read_feature_file(vpath, feature_format, dv,

@@ -57,6 +57,7 @@ from stftbox.registry import FUNCTIONS
 from .class_embeddings import encode_class_names, word_embeddings_name
 from .class_splits import ClassIndex, read_class_list, read_w2v_names, \
     w2v_csv_name
+from stftbox.utils.progress import track
 from .errors import DatasetError
 
 __all__ = ['make_surrogate_avgzsl', 'make_surrogate_benchmark',
@@ -154,7 +155,8 @@ def make_surrogate_avgzsl(data_root: str,
                           sigma: float = 2.0,
                           dtype: str = 'float16',
                           class_split_dir: Optional[str] = None,
-                          text_encoder: Optional[Callable] = None) -> str:
+                          text_encoder: Optional[Callable] = None,
+                          progress: bool = False) -> str:
     """Write a surrogate benchmark into ``data_root`` (the ``<Dataset>/``
     folder), in the real layout of docs/data.md.
 
@@ -193,6 +195,8 @@ def make_surrogate_avgzsl(data_root: str,
         text_encoder: ``names -> [N, D_t]`` array; default
             :func:`~stftbox.datasets.class_embeddings.encode_class_names`
             (all-MiniLM-L6-v2).
+        progress: show a progress bar over the (split, class) feature
+            files written (stdout).
 
     Returns:
         str: ``data_root``.
@@ -295,51 +299,53 @@ def make_surrogate_avgzsl(data_root: str,
         np.save(osp.join(feat_root, 'text',
                          word_embeddings_name(dataset_name)),
                 np.array(text_dict, dtype=object), allow_pickle=True)
+        work = [(s, cls, names) for s in FEATURE_SPLITS
+                for cls, names in sorted(clips[s].items())]
         for split_name in FEATURE_SPLITS:
             for m in widths:
                 os.makedirs(osp.join(feat_root, m, split_name))
-            for cls, clip_names in sorted(clips[split_name].items()):
-                if max_clips_per_class is not None:
-                    clip_names = clip_names[:int(max_clips_per_class)]
-                z_c = z_of(cls)
-                offs = {m: offset(m, cls) for m in widths}
-                out = {m: dict(features=[], video_names=[], fps=[])
-                       for m in widths}
-                zin = {m: [] for m in widths}
-                rngs = []
-                for clip in clip_names:
-                    r = np.random.default_rng(
-                        _stable_seed('clip', seed, split_name, clip))
-                    dur = r.uniform(min_seconds, max_seconds)
-                    delta = alpha * r.standard_normal(d_t)
-                    dirs = r.standard_normal((3, d_t))
-                    freq = r.uniform(0.05, 0.3, 3)
-                    phase = r.uniform(0, 2 * np.pi, 3)
-                    for m in widths:
-                        t_m = max(1, int(np.floor(dur / steps[m] + 1e-6)))
-                        t = np.arange(t_m) * steps[m]
-                        traj = np.sin(2 * np.pi * freq[None] * t[:, None]
-                                      + phase[None]) @ dirs  # [T, d_t]
-                        zin[m].append(z_c[None] + delta[None] + beta * traj)
-                    rngs.append(r)
+        for split_name, cls, clip_names in track(work, enabled=progress):
+            if max_clips_per_class is not None:
+                clip_names = clip_names[:int(max_clips_per_class)]
+            z_c = z_of(cls)
+            offs = {m: offset(m, cls) for m in widths}
+            out = {m: dict(features=[], video_names=[], fps=[])
+                   for m in widths}
+            zin = {m: [] for m in widths}
+            rngs = []
+            for clip in clip_names:
+                r = np.random.default_rng(
+                    _stable_seed('clip', seed, split_name, clip))
+                dur = r.uniform(min_seconds, max_seconds)
+                delta = alpha * r.standard_normal(d_t)
+                dirs = r.standard_normal((3, d_t))
+                freq = r.uniform(0.05, 0.3, 3)
+                phase = r.uniform(0, 2 * np.pi, 3)
                 for m in widths:
-                    if not zin[m]:
-                        continue
-                    # one batched map per class (tiny matmuls are slow)
-                    xs = (g(m, np.concatenate(zin[m])) - center[m]) \
-                        * scale[m] + offs[m][None]
-                    start = 0
-                    for clip, r, z in zip(clip_names, rngs, zin[m]):
-                        x = xs[start:start + len(z)]
-                        start += len(z)
-                        x = x + sigma * r.standard_normal(x.shape)
-                        out[m]['features'].append(x.astype(out_dtype))
-                        out[m]['video_names'].append(clip)
-                        out[m]['fps'].append(1.0 / steps[m])
-                n_clips += len(clip_names)
-                for m in widths:
-                    _atomic_pickle(out[m], osp.join(feat_root, m, split_name,
-                                                    f'{cls}.pkl'))
+                    t_m = max(1, int(np.floor(dur / steps[m] + 1e-6)))
+                    t = np.arange(t_m) * steps[m]
+                    traj = np.sin(2 * np.pi * freq[None] * t[:, None]
+                                  + phase[None]) @ dirs  # [T, d_t]
+                    zin[m].append(z_c[None] + delta[None] + beta * traj)
+                rngs.append(r)
+            for m in widths:
+                if not zin[m]:
+                    continue
+                # one batched map per class (tiny matmuls are slow)
+                xs = (g(m, np.concatenate(zin[m])) - center[m]) \
+                    * scale[m] + offs[m][None]
+                start = 0
+                for clip, r, z in zip(clip_names, rngs, zin[m]):
+                    x = xs[start:start + len(z)]
+                    start += len(z)
+                    x = x + sigma * r.standard_normal(x.shape)
+                    out[m]['features'].append(x.astype(out_dtype))
+                    out[m]['video_names'].append(clip)
+                    out[m]['fps'].append(1.0 / steps[m])
+            n_clips += len(clip_names)
+            for m in widths:
+                _atomic_pickle(out[m], osp.join(feat_root, m, split_name,
+                                                f'{cls}.pkl'))
         size = sum(osp.getsize(osp.join(dp, f))
                    for dp, _, fs in os.walk(tmp) for f in fs)
         with open(osp.join(tmp, MARKER), 'w', encoding='utf-8') as f:

@@ -10,9 +10,22 @@ from .download import (ChecksumError, DownloadError, apply_mirror, download,
 from .hashing import normalize_sha256, sha256_file
 from .model_zoo import (ModelZooError, get_entry, load_model_zoo,
                         parse_model_zoo_markdown, render_model_zoo_markdown)
-from .safe_load import (SAFE_GLOBAL_NAMES, CheckpointError, get_state_dict,
-                        load_checkpoint_safely, register_safe_globals,
-                        safe_globals_list, safe_torch_load)
+
+#: names of :mod:`.safe_load`, imported on first use: it imports torch
+#: (~4 s, ~600 MB), which e.g. ``tools/model_zoo.py list`` does not need
+_LAZY = {name: 'safe_load' for name in (
+    'SAFE_GLOBAL_NAMES', 'CheckpointError', 'get_state_dict',
+    'load_checkpoint_safely', 'register_safe_globals', 'safe_globals_list',
+    'safe_torch_load')}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f'.{_LAZY[name]}', __name__)
+        return getattr(module, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
 
 __all__ = [
     'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',

@@ -27,6 +27,8 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 
+from .progress import track
+
 __all__ = [
     'AVGZSL_FEATURE_BASE_URL', 'DATASET_DIRS', 'FEATURE_TYPES',
     'SPLIT_NAMES', 'FEATURE_SPLITS', 'UnsafeArchiveError',
@@ -177,7 +179,7 @@ def _plan(infos, dataset_dir):
     return plan
 
 
-def safe_extract_zip(zip_path, dataset_root, dataset=None):
+def safe_extract_zip(zip_path, dataset_root, dataset=None, progress=False):
     """Unpack a feature archive into a dataset root, refusing unsafe members.
 
     Every member is checked before anything is written: absolute paths,
@@ -195,6 +197,7 @@ def safe_extract_zip(zip_path, dataset_root, dataset=None):
         dataset (str, optional): dataset key or folder name; members that
             belong to another dataset's folder are refused. Defaults to the
             basename of ``dataset_root``.
+        progress (bool): show a progress bar over the members (stdout).
 
     Returns:
         list[str]: extracted file paths.
@@ -220,7 +223,7 @@ def safe_extract_zip(zip_path, dataset_root, dataset=None):
                     f'archive member {info.filename!r} would be written '
                     f'outside {dataset_root}')
             targets.append((info, real))
-        for info, target in targets:
+        for info, target in track(targets, enabled=progress):
             os.makedirs(osp.dirname(target), exist_ok=True)
             tmp = target + '.part'
             with zf.open(info) as src, open(tmp, 'wb') as dst:

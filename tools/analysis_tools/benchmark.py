@@ -19,9 +19,9 @@ import time
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from stftbox.apis import register_all_modules
+from stftbox.apis import load_config, register_all_modules
 from stftbox.registry import MODELS
 
 PJ_PER_SOP, PJ_PER_MAC = 0.9, 4.6
@@ -101,24 +101,28 @@ def firing_rates_of(model):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
+    parser.add_argument('config', help='config file path')
     parser.add_argument('--batch-size', type=int,
                         help="default: the config's train batch size")
-    parser.add_argument('--iters', type=int, default=5)
-    parser.add_argument('--audio-steps', type=int, default=60)
-    parser.add_argument('--video-steps', type=int, default=60)
+    parser.add_argument('--iters', type=int, default=5,
+                        help='timed iterations (default 5)')
+    parser.add_argument('--audio-steps', type=int, default=60,
+                        help='audio steps T_a per clip (default 60)')
+    parser.add_argument('--video-steps', type=int, default=60,
+                        help='video steps T_v per clip (default 60)')
     parser.add_argument('--classes', type=int, default=100,
                         help='number of class embeddings')
     parser.add_argument('--threads', type=int, help='torch CPU threads')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--device', default='cpu',
+                        help='torch device, e.g. cpu or cuda (default cpu)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. '
+                        'model.backbone.embed_dims=128')
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     batch = args.batch_size or cfg.train_dataloader.batch_size
     device = torch.device(args.device)
     model = MODELS.build(cfg.model).to(device)

@@ -16,9 +16,8 @@ import os.path as osp
 
 import torch
 import yaml
-from mmengine.config import Config
 
-from stftbox.apis import register_all_modules, run_protocol
+from stftbox.apis import load_config, register_all_modules, run_protocol
 from stftbox.utils import render_model_zoo_markdown, safe_torch_load, \
     sha256_file
 
@@ -26,13 +25,19 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    parser.add_argument('--config', default='configs/stft_demo.py')
-    parser.add_argument('--name', default='stft_demo_ucf_surrogate')
-    parser.add_argument('--work-dir', default='work_dirs/zoo_stft_demo')
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--config', default='configs/stft_demo.py',
+                        help='config to run the protocol on (default '
+                        'configs/stft_demo.py)')
+    parser.add_argument('--name', default='stft_demo_ucf_surrogate',
+                        help='model-zoo name; the file is checkpoints/'
+                        '<name>.pth')
+    parser.add_argument('--work-dir', default='work_dirs/zoo_stft_demo',
+                        help='protocol work dir (default '
+                        'work_dirs/zoo_stft_demo)')
     args = parser.parse_args()
     register_all_modules()
-    summary = run_protocol(Config.fromfile(args.config), args.work_dir)
+    summary = run_protocol(load_config(args.config), args.work_dir)
 
     ckpt = safe_torch_load(summary['checkpoint'])
     meta = dict(ckpt.get('meta') or {}, protocol=dict(

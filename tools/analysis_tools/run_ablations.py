@@ -78,8 +78,12 @@ def parse_args(argv=None):
     parser.add_argument('--only', nargs='+', metavar='NAME',
                         help='run only these names: ' +
                         ', '.join(n for n, _, _ in RUNS))
-    parser.add_argument('--work-root', default='work_dirs/ablations')
-    parser.add_argument('--out', default='docs/ablations.md')
+    parser.add_argument('--work-root', default='work_dirs/ablations',
+                        help='one protocol work dir per config under it '
+                        '(default work_dirs/ablations)')
+    parser.add_argument('--out', default='docs/ablations.md',
+                        help='markdown page to write (default '
+                        'docs/ablations.md)')
     parser.add_argument('--collect-only', action='store_true',
                         help='do not train; read existing work dirs')
     parser.add_argument('--cfg-options', nargs='+', default=[],

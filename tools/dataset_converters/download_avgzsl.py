@@ -68,7 +68,8 @@ def parse_args(argv=None):
                         'feature file')
     parser.add_argument('--timeout', type=float, default=60.0,
                         help='network timeout in seconds')
-    parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress bars (download, unpacking)')
     return parser.parse_args(argv)
 
 
@@ -93,7 +94,8 @@ def main(argv=None):
             print(f'error: {zip_path} does not exist', file=sys.stderr)
             return 1
         print(f'unpacking into {dataset_root}')
-        files = safe_extract_zip(zip_path, dataset_root, dataset)
+        files = safe_extract_zip(zip_path, dataset_root, dataset,
+                                 progress=not args.no_progress)
         print(f'unpacked {len(files)} files')
     except (DownloadError, UnsafeArchiveError, zipfile.BadZipFile,
             OSError, ValueError) as exc:

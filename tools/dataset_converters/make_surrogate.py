@@ -20,11 +20,14 @@ def parse_args(argv=None):
                    help='benchmark root; the dataset goes to <out>/<dataset>')
     p.add_argument('--dataset', default='UCF',
                    help='dataset name (only UCF split files are bundled)')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seed', type=int, default=0,
+                   help='generator seed (default 0)')
     p.add_argument('--method', default='surrogate_temporal',
                    help='folder name under features/')
-    p.add_argument('--audio-channels', type=int, default=128)
-    p.add_argument('--video-channels', type=int, default=512)
+    p.add_argument('--audio-channels', type=int, default=128,
+                   help='audio feature width D_a (default 128)')
+    p.add_argument('--video-channels', type=int, default=512,
+                   help='video feature width D_v (default 512)')
     p.add_argument('--max-clips-per-class', type=int, default=None,
                    help='cap clips per class and split (quick runs)')
     p.add_argument('--class-split-dir', default=None,

@@ -3,10 +3,12 @@
 # SYNTHETIC audio (128-d, 0.96 s a step) and video (512-d, 0.64 s a step)
 # features written in the benchmark's on-disk layout (docs/data.md). Numbers
 # on it say nothing about real data; use ucf_gzsl_cls.py with the published
-# features for that. `prepare` generates it on first use (seeded).
+# features for that. `prepare` generates it on first use (seeded) in the
+# stftbox home ($STFTBOX_HOME, default ~/.cache/stftbox), whatever the
+# working directory, so every run of every checkout shares one copy.
 _base_ = ['./ucf_gzsl_cls.py']
 data = dict(
-    data_root='data/surrogate_avgzsl/UCF',
+    data_root='{{$STFTBOX_HOME:~/.cache/stftbox}}/data/surrogate_avgzsl/UCF',
     dataset_name='UCF',
     feature_method='surrogate_temporal',
     split='cls_split',

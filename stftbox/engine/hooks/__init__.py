@@ -4,3 +4,4 @@ from .spike_stats_hook import SpikeStatsHook  # noqa: F401
 from .epoch_seed_hook import EpochSeedHook  # noqa: F401
 from .val_state_checkpoint_hook import ValStateCheckpointHook  # noqa: F401
 from .train_mode_embedding_hook import TrainModeEmbeddingHook  # noqa: F401
+from .eval_progress_hook import EvalProgressHook  # noqa: F401
