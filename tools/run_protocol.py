@@ -13,7 +13,8 @@ import sys
 
 from mmengine.config import Config, DictAction
 
-from stftbox.apis import print_scores, register_all_modules
+from stftbox.apis import (ConfigCheckError, merge_cfg_options,
+                          print_scores, register_all_modules)
 from stftbox.apis.protocol import run_protocol
 from stftbox.datasets import DatasetError
 
@@ -27,13 +28,12 @@ def main():
     args = parser.parse_args()
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_protocol')
     try:
-        summary = run_protocol(cfg, work_dir)
-    except DatasetError as err:
+        merge_cfg_options(cfg, args.cfg_options)
+        summary = run_protocol(cfg, work_dir)  # checks the config first
+    except (DatasetError, ConfigCheckError) as err:
         sys.exit(f'error: {err}')
     s1 = summary['stage1']
     print_scores(s1, title=f"Stage 1 validation: best epoch {s1['epoch']}, "

@@ -18,8 +18,9 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from stftbox.apis import (print_scores, register_all_modules,
-                          setup_cpu_distributed)
+from stftbox.apis import (ConfigCheckError, check_config,
+                          merge_cfg_options, print_scores,
+                          register_all_modules, setup_cpu_distributed)
 from stftbox.datasets import DatasetError
 from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
                            load_checkpoint_safely, resolve_checkpoint,
@@ -49,8 +50,11 @@ def main():
     args = parse_args()
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    try:
+        merge_cfg_options(cfg, args.cfg_options)
+        check_config(cfg)
+    except ConfigCheckError as err:
+        sys.exit(f'error: {err}')
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])

@@ -13,8 +13,9 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from stftbox.apis import (print_scores, register_all_modules,
-                          setup_cpu_distributed)
+from stftbox.apis import (ConfigCheckError, check_config,
+                          merge_cfg_options, print_scores,
+                          register_all_modules, setup_cpu_distributed)
 from stftbox.datasets import DatasetError
 
 
@@ -42,8 +43,7 @@ def parse_args():
 
 def build_cfg(args) -> Config:
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir:
         cfg.work_dir = args.work_dir
@@ -67,11 +67,12 @@ def build_cfg(args) -> Config:
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = build_cfg(args)
     try:
+        cfg = build_cfg(args)
+        check_config(cfg)
         runner = Runner.from_cfg(cfg)
         runner.train()
-    except DatasetError as err:
+    except (DatasetError, ConfigCheckError) as err:
         sys.exit(f'error: {err}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)

@@ -105,9 +105,20 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
         ``checkpoint`` and its ``checkpoint_sha256``.
 
     Raises:
+        ConfigCheckError: the config has mistakes
+            (:func:`~stftbox.apis.check_config`) or stage 1 would never
+            validate; raised before any data is read.
         RuntimeError: if stage 1 produced no validation result, or
             ``stage1.json`` in ``work_dir`` was made with another config.
     """
+    from .config_check import ConfigCheckError, check_config
+    check_config(cfg)
+    train_cfg = cfg.get('train_cfg') or {}
+    if train_cfg.get('val_interval', 1) > train_cfg.get('max_epochs', 1):
+        raise ConfigCheckError([
+            f"train_cfg.val_interval: {train_cfg['val_interval']} > "
+            f"train_cfg.max_epochs {train_cfg['max_epochs']}: stage 1 would "
+            'never validate, so no epoch and beta could be chosen'])
     os.makedirs(work_dir, exist_ok=True)
     stage1_file = osp.join(work_dir, 'stage1.json')
     fingerprint = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
