@@ -16,19 +16,21 @@ the first save. :func:`check_config` finds such mistakes up front:
   on to ``super().__init__``;
 * unknown keys of the dicts the Runner unpacks itself (dataloaders, loops
   without ``type``, ``env_cfg``, ``randomness``) and unknown ``type`` names;
-* a ``load_from`` file that does not exist.
+* a ``load_from`` file that does not exist, and ``resume`` from a
+  weights-only checkpoint (:func:`resume_problem`).
 
 Each problem is one line naming the key and the closest valid ones
 (``difflib``); :class:`ConfigCheckError` carries all of them.
 """
 import difflib
 import inspect
+import os
 import os.path as osp
 import re
 import urllib.parse
 
 __all__ = ['ConfigCheckError', 'check_config', 'check_cfg_options',
-           'merge_cfg_options', 'RUNNER_KEYS']
+           'merge_cfg_options', 'resume_problem', 'RUNNER_KEYS']
 
 #: top-level keys the mmengine Runner (``Runner.from_cfg``, ``wrap_model``,
 #: ``setup_env``) and the stftbox tools read
@@ -405,9 +407,65 @@ def check_config(cfg, raise_error=True):
     if load_from and not _is_remote(load_from) and \
             not osp.isfile(str(load_from)):
         c.add(f'load_from: no such checkpoint file {load_from!r}')
+    if cfg.get('resume') and load_from and not c.problems:
+        problem = resume_problem(load_from)
+        if problem:
+            c.add(problem)
     if c.problems and raise_error:
         raise ConfigCheckError(c.problems)
     return c.problems
+
+
+def _resumable_sibling(path):
+    """The newest full-state checkpoint next to ``path`` (mmengine's
+    ``last_checkpoint`` record, else the highest ``epoch_N``/``iter_N``)."""
+    folder = osp.dirname(osp.abspath(path))
+    record = osp.join(folder, 'last_checkpoint')
+    if osp.isfile(record):
+        with open(record) as f:
+            last = f.read().strip()
+        if last and osp.isfile(last) and osp.abspath(last) != \
+                osp.abspath(path):
+            return last
+    best = None
+    for name in os.listdir(folder):
+        m = re.fullmatch(r'(?:epoch|iter)_(\d+)\.pth', name)
+        if m and (best is None or int(m.group(1)) > best[0]):
+            best = (int(m.group(1)), osp.join(folder, name))
+    return best[1] if best else None
+
+
+def resume_problem(path):
+    """Why ``path`` cannot be resumed from exactly, or None.
+
+    A checkpoint without ``optimizer`` (weights only: a model-zoo file, a
+    best checkpoint of an older stftbox, ``save_optimizer=False``) would
+    silently restart the optimizer moments and the schedules.
+
+    Args:
+        path (str): the ``--resume`` / ``load_from`` checkpoint (local).
+
+    Returns:
+        str | None: one line naming the resumable file next to it, if any.
+    """
+    if _is_remote(path) or not osp.isfile(str(path)):
+        return None
+    from stftbox.utils import CheckpointError, safe_torch_load
+    try:
+        ckpt = safe_torch_load(str(path))
+    except CheckpointError as exc:
+        return f'resume: {exc}'
+    missing = [k for k in ('optimizer', 'param_schedulers')
+               if k not in ckpt]
+    if 'optimizer' not in missing:
+        return None
+    sibling = _resumable_sibling(path)
+    hint = (f'resume from {sibling} instead' if sibling else
+            'no resumable checkpoint is next to it')
+    return (f'resume: {path} holds weights only (no '
+            f'{"/".join(missing)} state), so training would not continue '
+            f'exactly; {hint}, or start from these weights with load_from '
+            'and no --resume')
 
 
 def _flat_keys(cfg, prefix=''):
