@@ -16,6 +16,7 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from stftbox.apis import (ConfigCheckError, check_config,
@@ -82,7 +83,7 @@ def main():
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
-    if args.out:
+    if args.out and is_main_process():
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
 

@@ -13,8 +13,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from stftbox.apis import (ConfigCheckError, check_config,
-                          merge_cfg_options, print_scores,
+from stftbox.apis import (ConfigCheckError, WorkDirInUseError, check_config,
+                          check_work_dir, merge_cfg_options, print_scores,
                           register_all_modules, setup_cpu_distributed)
 from stftbox.datasets import DatasetError
 
@@ -28,6 +28,9 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
+    parser.add_argument('--force', action='store_true', help='start afresh '
+                        'even if the work dir holds checkpoints of another '
+                        'run (they are deleted first)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision training (GPU only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -70,9 +73,10 @@ def main():
     try:
         cfg = build_cfg(args)
         check_config(cfg)
+        check_work_dir(cfg, force=args.force)
         runner = Runner.from_cfg(cfg)
         runner.train()
-    except (DatasetError, ConfigCheckError) as err:
+    except (DatasetError, ConfigCheckError, WorkDirInUseError) as err:
         sys.exit(f'error: {err}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)
