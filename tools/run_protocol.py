@@ -25,6 +25,8 @@ def main():
     parser.add_argument('--work-dir', help='default: '
                         'work_dirs/<config name>_protocol')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--threads', type=int, help='torch threads (the '
+                        'numbers depend on it; the model zoo records it)')
     args = parser.parse_args()
     register_all_modules()
     cfg = Config.fromfile(args.config)
@@ -32,7 +34,7 @@ def main():
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_protocol')
     try:
         merge_cfg_options(cfg, args.cfg_options)
-        summary = run_protocol(cfg, work_dir)  # checks the config first
+        summary = run_protocol(cfg, work_dir, threads=args.threads)
     except (DatasetError, ConfigCheckError) as err:
         sys.exit(f'error: {err}')
     s1 = summary['stage1']

@@ -8,7 +8,7 @@ from .body_check import BodyError, check_body, describe_body
 from .download import (BadBodyError, ChecksumError, DownloadError, apply_mirror, download,
                        get_cache_dir, get_checkpoint_dir, get_mirror,
                        resolve_checkpoint, zoo_download_url)
-from .hashing import normalize_sha256, sha256_file
+from .hashing import normalize_sha256, sha256_file, state_dict_sha256
 from .model_zoo import (ModelZooError, get_entry, load_model_zoo,
                         parse_model_zoo_markdown, render_model_zoo_markdown)
 from .safe_load import (SAFE_GLOBAL_NAMES, CheckpointError, get_state_dict,
@@ -22,6 +22,7 @@ __all__ = [
     'describe_body', 'download', 'DownloadError', 'ChecksumError',
     'get_cache_dir', 'get_checkpoint_dir', 'get_mirror', 'apply_mirror',
     'resolve_checkpoint', 'zoo_download_url', 'sha256_file',
+    'state_dict_sha256',
     'normalize_sha256', 'load_model_zoo', 'get_entry', 'ModelZooError',
     'render_model_zoo_markdown', 'parse_model_zoo_markdown',
     'AVGZSL_FEATURE_BASE_URL', 'feature_archive_name', 'feature_archive_url',
