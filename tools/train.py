@@ -17,6 +17,7 @@ from stftbox.apis import (ConfigCheckError, WorkDirInUseError, check_config,
                           check_work_dir, merge_cfg_options, print_scores,
                           register_all_modules, setup_cpu_distributed)
 from stftbox.datasets import DatasetError
+from stftbox.utils import DownloadError, ModelZooError, resolve_load_from
 
 
 def parse_args():
@@ -72,11 +73,13 @@ def main():
     register_all_modules()
     try:
         cfg = build_cfg(args)
+        resolve_load_from(cfg)  # a URL / zoo name: verified download
         check_config(cfg)
         check_work_dir(cfg, force=args.force)
         runner = Runner.from_cfg(cfg)
         runner.train()
-    except (DatasetError, ConfigCheckError, WorkDirInUseError) as err:
+    except (DatasetError, ConfigCheckError, WorkDirInUseError,
+            DownloadError, ModelZooError) as err:
         sys.exit(f'error: {err}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)

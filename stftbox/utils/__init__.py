@@ -7,7 +7,8 @@ from .avgzsl_layout import (AVGZSL_FEATURE_BASE_URL, LayoutReport,
 from .body_check import BodyError, check_body, describe_body
 from .download import (BadBodyError, ChecksumError, DownloadError, apply_mirror, download,
                        get_cache_dir, get_checkpoint_dir, get_mirror,
-                       resolve_checkpoint, zoo_download_url)
+                       resolve_checkpoint, resolve_load_from,
+                       zoo_download_url)
 from .hashing import normalize_sha256, sha256_file, state_dict_sha256
 from .model_zoo import (ModelZooError, get_entry, load_model_zoo,
                         parse_model_zoo_markdown, render_model_zoo_markdown)
@@ -21,9 +22,8 @@ __all__ = [
     'CheckpointError', 'BadBodyError', 'BodyError', 'check_body',
     'describe_body', 'download', 'DownloadError', 'ChecksumError',
     'get_cache_dir', 'get_checkpoint_dir', 'get_mirror', 'apply_mirror',
-    'resolve_checkpoint', 'zoo_download_url', 'sha256_file',
-    'state_dict_sha256',
-    'normalize_sha256', 'load_model_zoo', 'get_entry', 'ModelZooError',
+    'resolve_checkpoint', 'resolve_load_from', 'zoo_download_url',
+    'sha256_file', 'state_dict_sha256', 'normalize_sha256', 'load_model_zoo', 'get_entry', 'ModelZooError',
     'render_model_zoo_markdown', 'parse_model_zoo_markdown',
     'AVGZSL_FEATURE_BASE_URL', 'feature_archive_name', 'feature_archive_url',
     'safe_extract_zip', 'UnsafeArchiveError', 'check_avgzsl_layout',

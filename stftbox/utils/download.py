@@ -37,7 +37,7 @@ from .hashing import normalize_sha256, sha256_file
 __all__ = [
     'DownloadError', 'ChecksumError', 'BadBodyError', 'get_cache_dir', 'get_checkpoint_dir',
     'get_mirror', 'apply_mirror', 'download', 'resolve_checkpoint',
-    'zoo_download_url'
+    'zoo_download_url', 'resolve_load_from'
 ]
 
 _USER_AGENT = 'stftbox-downloader/1'
@@ -591,3 +591,40 @@ def resolve_checkpoint(spec,
                     sha256=entry['sha256'], progress=progress,
                     timeout=timeout, expect='checkpoint',
                     size=entry.get('size'))
+
+
+def resolve_load_from(cfg, **kwargs):
+    """Replace an http(s) URL or model-zoo name in ``cfg.load_from`` by the
+    verified local file of :func:`resolve_checkpoint`.
+
+    mmengine would otherwise fetch a URL itself (``torch.hub`` cache), with
+    no check of what came back. Local paths and ``None`` are left as they
+    are (a missing file is reported by
+    :func:`stftbox.apis.check_config`).
+
+    Args:
+        cfg (mmengine.Config | dict): changed in place.
+        **kwargs: passed to :func:`resolve_checkpoint` (``mirror``,
+            ``progress``, ``timeout``).
+
+    Returns:
+        str | None: the resulting ``load_from``.
+
+    Raises:
+        DownloadError / ChecksumError / BadBodyError / ModelZooError: see
+            :func:`resolve_checkpoint`.
+    """
+    spec = cfg.get('load_from')
+    if not spec or osp.isfile(str(spec)):
+        return spec
+    scheme = urllib.parse.urlsplit(str(spec)).scheme
+    if scheme in ('http', 'https'):
+        cfg['load_from'] = resolve_checkpoint(str(spec), **kwargs)
+    elif not scheme:
+        from .model_zoo import ModelZooError, get_entry
+        try:
+            get_entry(str(spec))
+        except (ModelZooError, OSError):
+            return spec  # a path (check_config reports a missing one)
+        cfg['load_from'] = resolve_checkpoint(str(spec), **kwargs)
+    return cfg['load_from']

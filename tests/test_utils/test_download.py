@@ -334,3 +334,23 @@ def test_zoo_entry_shipped_in_the_repository(tmp_path, monkeypatch,
     with pytest.raises(ChecksumError, match='b' * 64):
         resolve_checkpoint('shipped_bad', progress=False)
     assert not (isolated_cache / 'checkpoints' / 'shipped_bad.pth').exists()
+
+
+def test_load_from_url_is_a_verified_download(http_server, tmp_path,
+                                              isolated_cache):
+    """``load_from`` URLs go through the verified download (mmengine would
+    fetch them unchecked into the torch.hub cache)."""
+    from stftbox.utils import resolve_load_from
+    url = http_server.serve('/w/latest.pth', b'<?xml version="1.0"?><Error/>')
+    cfg = dict(load_from=url)
+    with pytest.raises(BadBodyError, match='an XML error body'):
+        resolve_load_from(cfg, progress=False)
+    assert cfg['load_from'] == url
+    data = _checkpoint_bytes(tmp_path)
+    http_server.serve('/w/latest.pth', data)
+    path = resolve_load_from(cfg, progress=False)
+    assert cfg['load_from'] == path and open(path, 'rb').read() == data
+    assert path.startswith(str(isolated_cache))
+    # local paths and None are left alone
+    for value in (None, str(tmp_path / 'missing.pth')):
+        assert resolve_load_from(dict(load_from=value)) == value
