@@ -1,11 +1,14 @@
 """Run the two-stage AV-GZSL protocol for a config.
 
-    python tools/run_protocol.py CONFIG [--work-dir DIR] [--cfg-options ...]
+    python tools/run_protocol.py CONFIG [--work-dir DIR] [--threads N]
+                                 [--cfg-options ...]
 
 Stage 1: train on stage-1 train, choose the epoch and calibration beta with
 the best validation HM. Stage 2: retrain on train + val for that many
 epochs, test with that beta. Writes <work-dir>/protocol.json and prints the
-table. Rerunning resumes: a finished stage 1 is not repeated.
+table. Rerunning resumes: a finished stage 1 is not repeated. The config is
+checked before any data is read; the summary records the environment the
+numbers depend on (versions, torch threads, num_workers, seed).
 """
 import argparse
 import os.path as osp

@@ -9,7 +9,8 @@ protocol summary, the model zoo) so that a rerun can match them.
 """
 import platform
 
-__all__ = ['run_environment', 'environment_mismatch', 'DEPENDS_ON']
+__all__ = ['run_environment', 'environment_mismatch', 'code_sha256',
+           'DEPENDS_ON']
 
 #: the settings a CPU result is known to depend on (model-zoo note)
 DEPENDS_ON = ('the number of torch threads (torch.get_num_threads(), '
@@ -20,9 +21,28 @@ DEPENDS_ON = ('the number of torch threads (torch.get_num_threads(), '
 
 def _version(module):
     try:
-        return __import__(module).__version__
+        return str(__import__(module).__version__)
     except (ImportError, AttributeError):
         return None
+
+
+def code_sha256():
+    """SHA-256 over the ``stftbox`` package's ``.py`` sources (relative
+    path and bytes, sorted): a result made by other code is not reused."""
+    import hashlib
+    import os
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    h = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith('.py'):
+                path = osp.join(folder, name)
+                h.update(osp.relpath(path, root).encode() + b'\0')
+                with open(path, 'rb') as f:
+                    h.update(f.read())
+    return h.hexdigest()
 
 
 def run_environment(cfg=None):
@@ -35,15 +55,17 @@ def run_environment(cfg=None):
     Returns:
         dict: ``python``, ``torch``, ``mmengine``, ``spikingjelly``,
         ``numpy`` versions, ``machine`` (CPU architecture), ``threads``
-        (``torch.get_num_threads()``), and with ``cfg`` ``seed`` and
+        (``torch.get_num_threads()``), ``code`` (:func:`code_sha256`), and
+        with ``cfg`` ``seed`` and
         ``num_workers`` (loader name -> int, 0 when unset).
     """
     import torch
-    env = dict(python=platform.python_version(), torch=torch.__version__,
+    env = dict(python=platform.python_version(),
+               torch=str(torch.__version__),  # TorchVersion: a str subclass
                mmengine=_version('mmengine'),
                spikingjelly=_spikingjelly_version(),
                numpy=_version('numpy'), machine=platform.machine(),
-               threads=torch.get_num_threads())
+               threads=torch.get_num_threads(), code=code_sha256())
     if cfg is not None:
         env['seed'] = (cfg.get('randomness') or {}).get('seed')
         env['num_workers'] = {
@@ -55,14 +77,14 @@ def run_environment(cfg=None):
 def _spikingjelly_version():
     try:
         from importlib.metadata import version
-        return version('spikingjelly')
+        return str(version('spikingjelly'))
     except Exception:  # noqa: BLE001 - not installed as a distribution
         return _version('spikingjelly')
 
 
 def environment_mismatch(recorded, current,
                          keys=('torch', 'mmengine', 'spikingjelly', 'numpy',
-                               'threads', 'num_workers', 'seed')):
+                               'threads', 'num_workers', 'seed', 'code')):
     """Keys whose values differ between two :func:`run_environment` dicts.
 
     Returns:

@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/make_demo_checkpoint.py \
         [--config configs/stft_demo.py] [--name stft_demo_ucf_surrogate] \
-        [--work-dir work_dirs/zoo_<name>] [--threads N]
+        [--work-dir work_dirs/zoo_<name>] [--threads N] [--resume]
 
 Runs the two-stage protocol with exactly the code path of the documented
 command ``python tools/run_protocol.py CONFIG [--threads N]``
@@ -59,11 +59,14 @@ def main():
                         'must not exist')
     parser.add_argument('--threads', type=int, default=2,
                         help='torch threads (default 2, the CI machine)')
+    parser.add_argument('--resume', action='store_true', help='continue an '
+                        'interrupted run of this script in --work-dir')
     args = parser.parse_args()
     work_dir = args.work_dir or osp.join('work_dirs', f'zoo_{args.name}')
-    if osp.exists(work_dir):
+    if osp.exists(work_dir) and not args.resume:
         sys.exit(f'error: {work_dir} exists; its checkpoints may come from '
-                 'older code. Delete it or pass a new --work-dir')
+                 'older code. Delete it, pass a new --work-dir, or --resume '
+                 'if this script made it with the current code')
     register_all_modules()
     summary = run_protocol(Config.fromfile(args.config), work_dir,
                            threads=args.threads)
