@@ -494,6 +494,7 @@ def check_cfg_options(cfg, options):
     for key in options or {}:
         top = key.split('.')[0]
         if top in cfg or top in RUNNER_KEYS:
+            _warn_new_nested_key(cfg, key)
             continue
         leaf = key.split('.')[-1]
         paths = list(_flat_keys(cfg))
@@ -506,6 +507,32 @@ def check_cfg_options(cfg, options):
                         f'{top!r}; {hint}')
     if problems:
         raise ConfigCheckError(problems)
+
+
+def _warn_new_nested_key(cfg, key):
+    """Warn when an option adds a key to an existing plain dict (no
+    ``type``, so :func:`check_config` cannot check it against a
+    signature): often a typo of an existing key."""
+    parts = key.split('.')
+    node = cfg._cfg_dict if hasattr(cfg, '_cfg_dict') else cfg  # Config
+    for part in parts[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and \
+                int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return
+    leaf = parts[-1]
+    if not isinstance(node, dict) or 'type' in node or leaf in node or \
+            not node:
+        return
+    close = difflib.get_close_matches(leaf, list(node), n=3, cutoff=0.6)
+    if close:
+        import sys
+        print(f'warning: --cfg-options {key}: {".".join(parts[:-1])} has no '
+              f'key {leaf!r} (it is added); did you mean '
+              f'{", ".join(map(repr, close))}?', file=sys.stderr)
 
 
 def merge_cfg_options(cfg, options):

@@ -147,3 +147,15 @@ def test_tools_stop_before_reading_data(tool, tmp_path):
         "CheckpointHook; did you mean 'max_keep_ckpts'?")
     assert not (tmp_path / 'none').exists()
     assert 'Traceback' not in res.stderr
+
+
+def test_new_key_in_a_plain_dict_is_warned(capsys):
+    cfg = Config.fromfile(DEMO)
+    merge_cfg_options(cfg, {'model.backbone.multi_scale.combin': 'sum'})
+    err = capsys.readouterr()
+    assert ("--cfg-options model.backbone.multi_scale.combin: "
+            "model.backbone.multi_scale has no key 'combin' (it is added); "
+            "did you mean 'combine'?") in err.out + err.err
+    merge_cfg_options(cfg, {'model.backbone.multi_scale.combine': 'sum'})
+    err = capsys.readouterr()
+    assert 'has no key' not in err.out + err.err
