@@ -54,7 +54,8 @@ def cmd_download(args, zoo):
         print(f'warning: no SHA-256 known for {entry["name"]}; the file '
               'will not be verified', file=sys.stderr)
     path = download(url, dest, sha256=entry['sha256'],
-                    progress=not args.no_progress, timeout=args.timeout)
+                    progress=not args.no_progress, timeout=args.timeout,
+                    expect='checkpoint', size=entry.get('size'))
     print(path)
     return 0
 

@@ -1,11 +1,14 @@
 """Run the two-stage AV-GZSL protocol for a config.
 
-    python tools/run_protocol.py CONFIG [--work-dir DIR] [--cfg-options ...]
+    python tools/run_protocol.py CONFIG [--work-dir DIR] [--threads N]
+                                 [--cfg-options ...]
 
 Stage 1: train on stage-1 train, choose the epoch and calibration beta with
 the best validation HM. Stage 2: retrain on train + val for that many
 epochs, test with that beta. Writes <work-dir>/protocol.json and prints the
-table. Rerunning resumes: a finished stage 1 is not repeated.
+table. Rerunning resumes: a finished stage 1 is not repeated. The config is
+checked before any data is read; the summary records the environment the
+numbers depend on (versions, torch threads, num_workers, seed).
 """
 import argparse
 import os.path as osp
@@ -13,8 +16,8 @@ import sys
 
 from mmengine.config import DictAction
 
-from stftbox.apis import (check_data, load_config, print_scores,
-                          register_all_modules)
+from stftbox.apis import (ConfigCheckError, check_data, load_config,
+                          print_scores, register_all_modules)
 from stftbox.apis.protocol import run_protocol
 from stftbox.datasets import DatasetError
 
@@ -27,16 +30,18 @@ def main():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'train_cfg.max_epochs=10')
+    parser.add_argument('--threads', type=int, help='torch threads (the '
+                        'numbers depend on it; the model zoo records it)')
     args = parser.parse_args()
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options)
     work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_protocol')
     try:
+        cfg = load_config(args.config, args.cfg_options)
         check_data(cfg, loaders=('train_dataloader', 'val_dataloader',
                                  'test_dataloader'))
-        summary = run_protocol(cfg, work_dir)
-    except DatasetError as err:
+        summary = run_protocol(cfg, work_dir, threads=args.threads)
+    except (DatasetError, ConfigCheckError) as err:
         sys.exit(f'error: {err}')
     s1 = summary['stage1']
     print_scores(s1, title=f"Stage 1 validation: best epoch {s1['epoch']}, "

@@ -17,10 +17,11 @@ import os.path as osp
 import sys
 
 from mmengine.config import DictAction
+from mmengine.dist import is_main_process
 
-from stftbox.apis import (build_runner, check_data, load_config,
-                          print_scores, register_all_modules,
-                          setup_cpu_distributed)
+from stftbox.apis import (ConfigCheckError, build_runner, check_config,
+                          check_data, load_config, print_scores,
+                          register_all_modules, setup_cpu_distributed)
 from stftbox.apis.test_outputs import (add_results_dumper, finish_results,
                                        results_file_arg)
 from stftbox.datasets import DatasetError
@@ -70,7 +71,11 @@ def parse_args():
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options)
+    try:
+        cfg = load_config(args.config, args.cfg_options)
+        check_config(cfg)
+    except ConfigCheckError as err:
+        sys.exit(f'error: {err}')
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -106,7 +111,7 @@ def main():
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
     finish_results(dump, runner, args.per_class, args.show_dir)
-    if args.out:
+    if args.out and is_main_process():
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
 

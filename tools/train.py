@@ -20,11 +20,13 @@ import torch
 
 from mmengine.config import Config, DictAction
 
-from stftbox.apis import (build_runner, check_data, load_config,
-                          print_scores, register_all_modules,
+from stftbox.apis import (ConfigCheckError, WorkDirInUseError, build_runner,
+                          check_config, check_data, check_work_dir,
+                          load_config, print_scores, register_all_modules,
                           set_vis_backend, setup_cpu_distributed)
 from stftbox.apis.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
+from stftbox.utils import DownloadError, ModelZooError, resolve_load_from
 
 
 def parse_args():
@@ -36,6 +38,9 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
+    parser.add_argument('--force', action='store_true', help='start afresh '
+                        'even if the work dir holds checkpoints of another '
+                        'run (they are deleted first)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision training (GPU only)')
     parser.add_argument('--vis-backend', choices=sorted(VIS_BACKENDS),
@@ -86,12 +91,16 @@ def build_cfg(args) -> Config:
 def main():
     args = parse_args()
     register_all_modules()
-    cfg = build_cfg(args)
     try:
+        cfg = build_cfg(args)
+        resolve_load_from(cfg)  # a URL / zoo name: verified download
+        check_config(cfg)
+        check_work_dir(cfg, force=args.force)
         check_data(cfg, prepare=args.launcher == 'none')
         runner = build_runner(cfg)
         runner.train()
-    except DatasetError as err:
+    except (DatasetError, ConfigCheckError, WorkDirInUseError,
+            DownloadError, ModelZooError) as err:
         sys.exit(f'error: {err}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)

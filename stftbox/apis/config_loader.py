@@ -113,7 +113,8 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
       the collate function as an argument, so it is removed;
     * ``cfg_options`` (from ``--cfg-options``) are merged; a value written
       as a Python literal with ``dict(...)`` is parsed
-      (:func:`stftbox.apis.cli.parse_literals`).
+      (:func:`stftbox.apis.cli.parse_literals`); every key is checked first
+      (:func:`stftbox.apis.config_check.check_cfg_options`).
 
     Args:
         config (str): path of the config file.
@@ -124,13 +125,17 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
 
     Raises:
         FileNotFoundError: the config or a base config does not exist.
+        ConfigCheckError: an option names a key the config does not have.
     """
     from .cli import parse_literals
+    from .config_check import check_cfg_options
     add_config_dir_to_path(config)
     with stftbox_config_scheme():
         cfg = Config.fromfile(config)
     if cfg.get('default_scope') == CONFIG_SCOPE:
         _drop_scope(cfg._cfg_dict, CONFIG_SCOPE)
     if cfg_options:
-        cfg.merge_from_dict(parse_literals(cfg_options))
+        cfg_options = parse_literals(cfg_options)
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
     return cfg

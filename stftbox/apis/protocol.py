@@ -9,7 +9,9 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from stftbox.utils import sha256_file
+from stftbox.utils import sha256_file, state_dict_sha256
+
+from .run_env import environment_mismatch, run_environment
 from .runtime import build_runner
 
 
@@ -77,12 +79,13 @@ def stage2_config(cfg: Config, work_dir: str, epochs: int,
     for hook in cfg.custom_hooks:
         if hook['type'] == 'CalibrationHook':
             chosen = {k: v for k, v in (stage1 or {}).items()
-                      if k != 'config_sha256'}
+                      if k not in ('config_sha256', 'environment')}
             hook['best'] = dict(chosen, beta=float(beta), epoch=int(epochs))
     return cfg
 
 
-def run_protocol(cfg: Config, work_dir: str) -> dict:
+def run_protocol(cfg: Config, work_dir: str,
+                 threads: Optional[int] = None) -> dict:
     """Run both stages of the AV-GZSL protocol and test.
 
     Stage 1 trains on stage-1 train and picks the epoch and calibration beta
@@ -91,24 +94,50 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
     0) and tests on stage-2 test with the chosen beta, no sweep.
 
     The work is resumable: ``<work_dir>/stage1.json`` marks a finished
-    stage 1 (it is not repeated); an interrupted stage 2 resumes from its
-    last checkpoint in ``<work_dir>/stage2``.
+    stage 1 (it is not repeated); an interrupted stage 1 or stage 2 resumes
+    from its last checkpoint (``<work_dir>/stage1``, ``stage2``). What the
+    numbers depend on besides the config (library versions, torch threads,
+    ``num_workers``, seed; :func:`~stftbox.apis.run_env.run_environment`)
+    is recorded in ``stage1.json`` and the summary, and a rerun in another
+    environment is refused instead of mixing two environments' results.
+    Two runs with the same config and environment give identical weights
+    (``weights_sha256``) and numbers.
 
     Args:
         cfg (Config): a stage-1 config (train / val / test dataloaders, a
             ``GZSLMetric`` evaluator, ``CalibrationHook``).
         work_dir (str): output folder.
+        threads (int, optional): torch threads for both stages
+            (``torch.set_num_threads``); default: leave torch's setting.
 
     Returns:
         dict: the summary also written to ``<work_dir>/protocol.json``:
         ``stage1`` (epoch, beta, S, U, HM, ZSL on validation), ``test``
         (S, U, HM, ZSL in percent), ``beta``, ``epochs``, ``config``,
-        ``checkpoint`` and its ``checkpoint_sha256``.
+        ``checkpoint`` and its ``checkpoint_sha256``, ``weights_sha256``
+        (:func:`~stftbox.utils.state_dict_sha256` of the stage-2 weights,
+        equal for two identical runs) and ``environment``.
 
     Raises:
+        ConfigCheckError: the config has mistakes
+            (:func:`~stftbox.apis.check_config`) or stage 1 would never
+            validate; raised before any data is read.
         RuntimeError: if stage 1 produced no validation result, or
-            ``stage1.json`` in ``work_dir`` was made with another config.
+            ``stage1.json`` in ``work_dir`` was made with another config or
+            environment.
     """
+    from .config_check import ConfigCheckError, check_config
+    check_config(cfg)
+    train_cfg = cfg.get('train_cfg') or {}
+    if train_cfg.get('val_interval', 1) > train_cfg.get('max_epochs', 1):
+        raise ConfigCheckError([
+            f"train_cfg.val_interval: {train_cfg['val_interval']} > "
+            f"train_cfg.max_epochs {train_cfg['max_epochs']}: stage 1 would "
+            'never validate, so no epoch and beta could be chosen'])
+    if threads:
+        import torch
+        torch.set_num_threads(int(threads))
+    env = run_environment(cfg)
     os.makedirs(work_dir, exist_ok=True)
     stage1_file = osp.join(work_dir, 'stage1.json')
     fingerprint = hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
@@ -117,15 +146,25 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
         raise RuntimeError(
             f'run_protocol: {stage1_file} was made with another config; '
             'use a new --work-dir or delete that file to rerun stage 1')
+    if stage1 is not None:
+        differ = environment_mismatch(stage1.get('environment', {}), env)
+        if differ:
+            raise RuntimeError(
+                f'run_protocol: {stage1_file} was made in another '
+                f'environment ({"; ".join(differ)}); the numbers would mix '
+                'two environments: use a new --work-dir or the recorded '
+                'settings (e.g. --threads)')
     if stage1 is None:
-        runner = build_runner(stage1_config(cfg, osp.join(work_dir,
-                                                             'stage1')))
+        cfg1 = stage1_config(cfg, osp.join(work_dir, 'stage1'))
+        if osp.isfile(osp.join(work_dir, 'stage1', 'last_checkpoint')):
+            cfg1.resume = True  # an interrupted stage 1 continues
+        runner = build_runner(cfg1)
         runner.train()
         stage1 = _calibration_hook(runner)
         if not stage1:
             raise RuntimeError('run_protocol: stage 1 recorded no '
                                'validation HM (is val_interval > epochs?)')
-        stage1 = dict(stage1, config_sha256=fingerprint)
+        stage1 = dict(stage1, config_sha256=fingerprint, environment=env)
         _write_json(stage1_file, stage1)
     epochs, beta = int(stage1['epoch']), float(stage1['beta'])
 
@@ -148,6 +187,8 @@ def run_protocol(cfg: Config, work_dir: str) -> dict:
         test={k.split('/')[-1]: v for k, v in metrics.items()
               if k.split('/')[-1] in ('S', 'U', 'HM', 'ZSL')},
         checkpoint=final_ckpt,
-        checkpoint_sha256=sha256_file(final_ckpt))
+        checkpoint_sha256=sha256_file(final_ckpt),
+        weights_sha256=state_dict_sha256(runner.model.state_dict()),
+        environment=env)
     _write_json(osp.join(work_dir, 'protocol.json'), summary)
     return summary

@@ -26,5 +26,8 @@ def format_scores(scores: Mapping[str, float],
 
 def print_scores(scores: Mapping[str, float],
                  title: Optional[str] = None) -> None:
-    """Print :func:`format_scores` to stdout."""
-    print(format_scores(scores, title), flush=True)
+    """Print :func:`format_scores` to stdout, on rank 0 only (a
+    distributed run prints its summary once)."""
+    from mmengine.dist import is_main_process
+    if is_main_process():
+        print(format_scores(scores, title), flush=True)

@@ -48,7 +48,9 @@ def calibrated_predictions(distances: torch.Tensor,
                            unseen_ids: Sequence[int],
                            beta: float) -> torch.Tensor:
     """Calibrated-stacking prediction: arg-min over the seen and unseen
-    classes after adding ``beta`` to the seen-class distances.
+    classes after adding ``beta`` to the seen-class distances. The arg-min
+    runs over the class axis in ``all_class.txt`` order, so a tie goes to
+    the lowest class id, as in the reference ``get_best_evaluation``.
 
     Args:
         distances (Tensor): ``[N, C_all]`` distances clip -> class.
@@ -60,10 +62,13 @@ def calibrated_predictions(distances: torch.Tensor,
     """
     seen_ids = torch.as_tensor(list(seen_ids), dtype=torch.long)
     unseen_ids = torch.as_tensor(list(unseen_ids), dtype=torch.long)
-    candidates = torch.cat([seen_ids, unseen_ids])
-    d = distances[:, candidates].clone()
-    d[:, :len(seen_ids)] += beta
-    return candidates[d.argmin(dim=1)]
+    # as the reference evaluation: non-candidate columns are +inf, beta is
+    # added to the seen columns and the prediction is the arg-min over the
+    # class axis in all_class.txt order, so a tie goes to the lowest class id
+    d = torch.full_like(distances, float('inf'))
+    d[:, seen_ids] = distances[:, seen_ids] + beta
+    d[:, unseen_ids] = distances[:, unseen_ids]
+    return d.argmin(dim=1)
 
 
 def gzsl_scores(distances: torch.Tensor, labels: torch.Tensor,
@@ -74,7 +79,9 @@ def gzsl_scores(distances: torch.Tensor, labels: torch.Tensor,
     Implements the AV-GZSL protocol (Mercea et al., CVPR 2022 / ECCV 2022;
     ``docs/data.md``): ``beta`` is added to the distance of every seen class
     (calibrated stacking), the prediction is the arg-min over seen + unseen
-    classes; S and U are the mean class accuracies over seen and unseen
+    classes along the class axis (``all_class.txt`` order; other classes
+    are +inf), so an exact tie goes to the lowest class id, as in the
+    reference ``get_best_evaluation`` of TCaF/AVCA-GZSL; S and U are the mean class accuracies over seen and unseen
     classes; ZSL is the mean class accuracy over unseen samples when only the
     unseen classes are candidates (no calibration involved).
 
@@ -97,8 +104,9 @@ def gzsl_scores(distances: torch.Tensor, labels: torch.Tensor,
     zsl = 0.0
     if len(unseen_ids):
         is_unseen = torch.isin(labels, unseen_ids)
-        zsl_pred = unseen_ids[distances[is_unseen][:, unseen_ids].argmin(1)]
-        zsl, _ = mean_class_accuracy(zsl_pred, labels[is_unseen],
+        dz = torch.full_like(distances[is_unseen], float('inf'))
+        dz[:, unseen_ids] = distances[is_unseen][:, unseen_ids]
+        zsl, _ = mean_class_accuracy(dz.argmin(dim=1), labels[is_unseen],
                                      unseen_ids.tolist())
     return dict(S=s, U=u, HM=harmonic_mean(s, u), ZSL=zsl,
                 per_class={**per_seen, **per_unseen})

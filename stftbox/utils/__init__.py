@@ -4,10 +4,12 @@ from .avgzsl_layout import (AVGZSL_FEATURE_BASE_URL, LayoutReport,
                             UnsafeArchiveError, check_avgzsl_layout,
                             feature_archive_name, feature_archive_url,
                             safe_extract_zip)
-from .download import (ChecksumError, DownloadError, apply_mirror, download,
+from .body_check import BodyError, check_body, describe_body
+from .download import (BadBodyError, ChecksumError, DownloadError, apply_mirror, download,
                        get_cache_dir, get_checkpoint_dir, get_mirror,
-                       resolve_checkpoint, zoo_download_url)
-from .hashing import normalize_sha256, sha256_file
+                       resolve_checkpoint, resolve_load_from,
+                       zoo_download_url)
+from .hashing import normalize_sha256, sha256_file, state_dict_sha256
 from .model_zoo import (ModelZooError, get_entry, load_model_zoo,
                         parse_model_zoo_markdown, render_model_zoo_markdown)
 
@@ -30,10 +32,11 @@ def __getattr__(name):
 __all__ = [
     'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
     'safe_torch_load', 'load_checkpoint_safely', 'get_state_dict',
-    'CheckpointError', 'download', 'DownloadError', 'ChecksumError',
+    'CheckpointError', 'BadBodyError', 'BodyError', 'check_body',
+    'describe_body', 'download', 'DownloadError', 'ChecksumError',
     'get_cache_dir', 'get_checkpoint_dir', 'get_mirror', 'apply_mirror',
-    'resolve_checkpoint', 'zoo_download_url', 'sha256_file',
-    'normalize_sha256', 'load_model_zoo', 'get_entry', 'ModelZooError',
+    'resolve_checkpoint', 'resolve_load_from', 'zoo_download_url',
+    'sha256_file', 'state_dict_sha256', 'normalize_sha256', 'load_model_zoo', 'get_entry', 'ModelZooError',
     'render_model_zoo_markdown', 'parse_model_zoo_markdown',
     'AVGZSL_FEATURE_BASE_URL', 'feature_archive_name', 'feature_archive_url',
     'safe_extract_zip', 'UnsafeArchiveError', 'check_avgzsl_layout',

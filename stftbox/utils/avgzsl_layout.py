@@ -24,6 +24,7 @@ import os
 import os.path as osp
 import shutil
 import stat
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
@@ -187,8 +188,10 @@ def safe_extract_zip(zip_path, dataset_root, dataset=None, progress=False):
     ``features/`` or ``class-split/`` (``avgzsl_benchmark_non_averaged_
     datasets/``, ``UCF/``, ...) are stripped, so the archive's
     ``<Dataset>/features/...`` lands in ``<dataset_root>/features/...``.
-    Each file is written to ``<target>.part`` and renamed when complete
-    (the zip CRC is checked while reading).
+    The whole archive is first unpacked (zip CRC checked) into a hidden
+    sibling folder ``.<Dataset>.unpacking-*`` and only then moved into
+    ``dataset_root`` (one atomic rename when it is new), so a corrupt or
+    interrupted extraction never looks like a dataset.
 
     Args:
         zip_path (str): the archive.
@@ -205,31 +208,60 @@ def safe_extract_zip(zip_path, dataset_root, dataset=None, progress=False):
     Raises:
         UnsafeArchiveError: unsafe member or wrong dataset (nothing
             extracted).
-        zipfile.BadZipFile: not a zip / corrupt (CRC) member.
+        zipfile.BadZipFile: not a zip / corrupt (CRC) member (nothing
+            extracted).
     """
     dataset_dir = DATASET_DIRS[canonical_dataset(dataset)] if dataset else \
         osp.basename(osp.normpath(dataset_root))
-    os.makedirs(dataset_root, exist_ok=True)
+    dataset_root = osp.abspath(dataset_root)
+    parent = osp.dirname(dataset_root)
+    with zipfile.ZipFile(zip_path) as zf:
+        plan = _plan(zf.infolist(), dataset_dir)  # refuses before writing
+        os.makedirs(parent, exist_ok=True)
+        # unpack into a hidden sibling folder first: an interrupted or
+        # corrupt extraction never leaves files under dataset_root
+        tmp_root = tempfile.mkdtemp(
+            dir=parent, prefix=f'.{osp.basename(dataset_root)}.unpacking-')
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_root, 0o777 & ~umask)  # mkdtemp makes it 0o700
+        try:
+            rels = []
+            for info, rel in track(plan, enabled=progress):
+                target = osp.join(tmp_root, *rel)
+                if not osp.realpath(target).startswith(
+                        osp.realpath(tmp_root) + os.sep):
+                    raise UnsafeArchiveError(
+                        f'archive member {info.filename!r} would be written '
+                        f'outside {dataset_root}')
+                os.makedirs(osp.dirname(target), exist_ok=True)
+                with zf.open(info) as src, open(target, 'wb') as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)  # checks the CRC
+                rels.append(rel)
+            written = _commit_tree(tmp_root, dataset_root, rels)
+        finally:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    return written
+
+
+def _commit_tree(tmp_root, dataset_root, rels):
+    """Move a complete extraction into place: one atomic rename when
+    ``dataset_root`` is new, else file by file (``os.replace``) into the
+    existing root (another feature archive of the same dataset)."""
+    if not osp.exists(dataset_root):
+        os.rename(tmp_root, dataset_root)
+        return [osp.join(dataset_root, *rel) for rel in rels]
     root_real = osp.realpath(dataset_root)
     written = []
-    with zipfile.ZipFile(zip_path) as zf:
-        plan = _plan(zf.infolist(), dataset_dir)
-        targets = []
-        for info, rel in plan:
-            target = osp.join(root_real, *rel)
-            real = osp.realpath(target)
-            if not real.startswith(root_real + os.sep):
-                raise UnsafeArchiveError(
-                    f'archive member {info.filename!r} would be written '
-                    f'outside {dataset_root}')
-            targets.append((info, real))
-        for info, target in track(targets, enabled=progress):
-            os.makedirs(osp.dirname(target), exist_ok=True)
-            tmp = target + '.part'
-            with zf.open(info) as src, open(tmp, 'wb') as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            os.replace(tmp, target)
-            written.append(target)
+    for rel in rels:
+        target = osp.join(root_real, *rel)
+        if not osp.realpath(target).startswith(root_real + os.sep):
+            raise UnsafeArchiveError(
+                f'archive member {"/".join(rel)!r} would be written outside '
+                f'{dataset_root}')
+        os.makedirs(osp.dirname(target), exist_ok=True)
+        os.replace(osp.join(tmp_root, *rel), target)
+        written.append(target)
     return written
 
 

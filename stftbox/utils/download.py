@@ -5,7 +5,11 @@ Only the standard library (``urllib.request``) and ``tqdm`` are used.
 * :func:`download` streams into ``<dst>.part``, resumes a partial ``.part``
   with an HTTP ``Range`` request, verifies the SHA-256 and only then renames
   the file into place (``os.replace``, atomic on POSIX): a file under the
-  final name is always complete and verified.
+  final name is always complete and verified. Before the rename the body is
+  also checked (:func:`stftbox.utils.body_check.check_body`: zip magic and
+  central directory, ``torch.save`` signature, size) so an error page
+  served with HTTP 200 is removed, never cached; a cached file that fails
+  the check (left by an older version) is removed and downloaded again.
 * Cache directory: env ``STFTBOX_HOME``, else ``$XDG_CACHE_HOME/stftbox``,
   else ``~/.cache/stftbox``; checkpoints go to ``<cache>/checkpoints/``.
 * Mirror: env ``STFTBOX_MIRROR`` (or a ``mirror`` argument) is a base URL
@@ -27,12 +31,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from .body_check import BodyError, check_body, describe_body
 from .hashing import normalize_sha256, sha256_file
 
 __all__ = [
-    'DownloadError', 'ChecksumError', 'get_cache_dir', 'get_checkpoint_dir',
+    'DownloadError', 'ChecksumError', 'BadBodyError', 'get_cache_dir', 'get_checkpoint_dir',
     'get_mirror', 'apply_mirror', 'download', 'resolve_checkpoint',
-    'zoo_download_url'
+    'zoo_download_url', 'resolve_load_from'
 ]
 
 _USER_AGENT = 'stftbox-downloader/1'
@@ -52,6 +57,18 @@ class ChecksumError(DownloadError):
         super().__init__(message)
         self.expected = expected
         self.actual = actual
+
+
+class BadBodyError(DownloadError):
+    """The server answered, but the body is not the expected file (an XML or
+    HTML error page served with HTTP 200, a truncated zip, ...). The body
+    has been removed, so the next call downloads again. ``url`` and
+    ``received`` (a description of the body) are attributes."""
+
+    def __init__(self, message, url=None, received=None):
+        super().__init__(message)
+        self.url = url
+        self.received = received
 
 
 class _Interrupted(Exception):
@@ -226,8 +243,9 @@ def _open(url, offset, timeout):
     return urllib.request.urlopen(req, timeout=timeout)
 
 
-def _attempt(url, part, resume, progress, timeout, chunk_size):
-    """One HTTP request into ``part``.
+def _attempt(url, part, resume, progress, timeout, chunk_size, info=None):
+    """One HTTP request into ``part`` (``info['content_type']`` is set to
+    the response's Content-Type when ``info`` is a dict).
 
     Returns:
         tuple: ``(sha256 hex, resumed, None)``, or ``(None, True,
@@ -254,6 +272,8 @@ def _attempt(url, part, resume, progress, timeout, chunk_size):
 
     with resp:
         status = getattr(resp, 'status', None) or 200
+        if info is not None:
+            info['content_type'] = resp.headers.get('Content-Type')
         length = resp.headers.get('Content-Length')
         length = int(length) if length and length.isdigit() else None
         resumed = False
@@ -309,7 +329,9 @@ def download(url,
              retries=2,
              retry_wait=1.0,
              overwrite=False,
-             chunk_size=_CHUNK):
+             chunk_size=_CHUNK,
+             expect=None,
+             size=None):
     """Download ``url`` to ``dst_path``, resumable and verified.
 
     The bytes go to ``dst_path + '.part'``; an existing ``.part`` is resumed
@@ -336,6 +358,12 @@ def download(url,
         overwrite (bool): download even if ``dst_path`` exists and no
             ``sha256`` is given.
         chunk_size (int): bytes per read.
+        expect (str | callable, optional): what the body must be:
+            ``'zip'``, ``'checkpoint'`` or a check function (see
+            :func:`stftbox.utils.body_check.check_body`). Checked on the
+            complete body before it gets its final name, and on a cached
+            ``dst_path`` before it is reused.
+        size (int, optional): expected size in bytes, when known.
 
     Returns:
         str: ``dst_path`` (absolute).
@@ -349,6 +377,10 @@ def download(url,
             expected and actual digests; the file is removed and nothing is
             left under ``dst_path``). A resumed download whose digest is
             wrong is first retried once from scratch.
+        BadBodyError: the body fails the ``expect`` / ``size`` check (an
+            error page served with HTTP 200, ...). The message names the
+            URL and what came back (content type, size, first bytes); the
+            body is removed and nothing is left under ``dst_path``.
         ValueError: unsupported URL scheme or malformed ``sha256``.
     """
     scheme = urllib.parse.urlsplit(url).scheme
@@ -360,16 +392,21 @@ def download(url,
     part = dst_path + '.part'
     with _file_lock(dst_path + '.lock'):
         if osp.isfile(dst_path):
-            if expected is None and not overwrite:
-                return dst_path
             if expected is not None and sha256_file(dst_path) == expected:
                 return dst_path
+            if expected is None and not overwrite:
+                try:
+                    check_body(dst_path, expect, size)
+                    return dst_path
+                except BodyError:  # a bad body cached by an older version
+                    os.remove(dst_path)
         attempt = 0
         fresh_retry_done = False
+        info = {}
         while True:
             try:
                 digest, resumed, remote_total = _attempt(
-                    url, part, resume, progress, timeout, chunk_size)
+                    url, part, resume, progress, timeout, chunk_size, info)
             except _Interrupted as exc:
                 if attempt < retries:
                     time.sleep(min(retry_wait * 2**attempt, 30.0))
@@ -389,6 +426,7 @@ def download(url,
                 else:
                     os.remove(part)
                     continue
+            received = describe_body(part, info.get('content_type'))
             if expected is not None and digest != expected:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(part)
@@ -397,8 +435,20 @@ def download(url,
                     continue
                 raise ChecksumError(
                     f'SHA-256 mismatch for {_redact(url)}: expected '
-                    f'{expected}, got {digest}; the downloaded file was '
-                    'removed', expected=expected, actual=digest)
+                    f'{expected}, got {digest} (the server sent {received}); '
+                    'the downloaded file was removed', expected=expected,
+                    actual=digest)
+            try:
+                check_body(part, expect, size)
+            except BodyError as exc:
+                os.remove(part)
+                if resumed and not fresh_retry_done:
+                    fresh_retry_done = True
+                    continue
+                raise BadBodyError(
+                    f'{_redact(url)} returned {received}, not the expected '
+                    f'file: {exc}; nothing was kept, run again to download '
+                    'again', url=_redact(url), received=received) from None
             os.replace(part, dst_path)
             return dst_path
 
@@ -513,7 +563,8 @@ def resolve_checkpoint(spec,
             url = zoo_download_url(entry, mirror)
             return download(url, osp.join(cache_dir, entry['filename']),
                             sha256=entry['sha256'], progress=progress,
-                            timeout=timeout)
+                            timeout=timeout, expect='checkpoint',
+                            size=entry.get('size'))
         name = osp.basename(urllib.parse.unquote(parts.path)) or 'checkpoint'
         if name in ('.', '..'):
             name = 'checkpoint'
@@ -521,7 +572,8 @@ def resolve_checkpoint(spec,
         # latest.pth) must not share a cached file
         url_key = hashlib.sha256(text.encode()).hexdigest()[:16]
         return download(text, osp.join(cache_dir, 'urls', url_key, name),
-                        sha256=sha256, progress=progress, timeout=timeout)
+                        sha256=sha256, progress=progress, timeout=timeout,
+                        expect='checkpoint')
     from .model_zoo import ModelZooError, get_entry, load_model_zoo
     try:
         zoo = load_model_zoo()
@@ -537,4 +589,42 @@ def resolve_checkpoint(spec,
     url = zoo_download_url(entry, mirror)
     return download(url, osp.join(cache_dir, entry['filename']),
                     sha256=entry['sha256'], progress=progress,
-                    timeout=timeout)
+                    timeout=timeout, expect='checkpoint',
+                    size=entry.get('size'))
+
+
+def resolve_load_from(cfg, **kwargs):
+    """Replace an http(s) URL or model-zoo name in ``cfg.load_from`` by the
+    verified local file of :func:`resolve_checkpoint`.
+
+    mmengine would otherwise fetch a URL itself (``torch.hub`` cache), with
+    no check of what came back. Local paths and ``None`` are left as they
+    are (a missing file is reported by
+    :func:`stftbox.apis.check_config`).
+
+    Args:
+        cfg (mmengine.Config | dict): changed in place.
+        **kwargs: passed to :func:`resolve_checkpoint` (``mirror``,
+            ``progress``, ``timeout``).
+
+    Returns:
+        str | None: the resulting ``load_from``.
+
+    Raises:
+        DownloadError / ChecksumError / BadBodyError / ModelZooError: see
+            :func:`resolve_checkpoint`.
+    """
+    spec = cfg.get('load_from')
+    if not spec or osp.isfile(str(spec)):
+        return spec
+    scheme = urllib.parse.urlsplit(str(spec)).scheme
+    if scheme in ('http', 'https'):
+        cfg['load_from'] = resolve_checkpoint(str(spec), **kwargs)
+    elif not scheme:
+        from .model_zoo import ModelZooError, get_entry
+        try:
+            get_entry(str(spec))
+        except (ModelZooError, OSError):
+            return spec  # a path (check_config reports a missing one)
+        cfg['load_from'] = resolve_checkpoint(str(spec), **kwargs)
+    return cfg['load_from']

@@ -2,7 +2,7 @@
 import hashlib
 import os
 
-__all__ = ['sha256_file', 'normalize_sha256']
+__all__ = ['sha256_file', 'normalize_sha256', 'state_dict_sha256']
 
 _CHUNK = 1 << 20  # 1 MiB
 
@@ -55,3 +55,25 @@ def normalize_sha256(value):
         raise ValueError(
             f'not a SHA-256 hex digest (64 hex digits): {value!r}')
     return text
+
+
+def state_dict_sha256(state_dict):
+    """SHA-256 over the names, dtypes, shapes and bytes of a state dict's
+    tensors (sorted by name): equal for equal weights, unlike the digest of
+    a checkpoint file, whose meta holds the save time.
+
+    Args:
+        state_dict (Mapping[str, torch.Tensor]): e.g. ``model.state_dict()``.
+
+    Returns:
+        str: 64 lower-case hex digits.
+    """
+    import torch
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous().view(-1)
+        h.update(f'{name}|{t.dtype}|{tuple(state_dict[name].shape)}|'
+                 .encode())
+        if t.numel():
+            h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

@@ -21,6 +21,15 @@ key                meaning
 ``paper_HM_gain``  relative HM gain (percent) over the best prior method
                    reported by the STFT paper
 ``status``         ``released`` | ``not yet released`` | ``pending``
+``size``           optional: file size in bytes (checked after download)
+``reproduce``      optional: how the numbers were produced -- ``command``
+                   (gives these numbers), ``regenerate`` (rewrites the entry
+                   and checkpoint), ``seed``, ``threads`` (torch threads),
+                   ``num_workers`` (per dataloader), ``machine``,
+                   ``versions`` (python, torch, mmengine, spikingjelly,
+                   numpy), ``weights_sha256`` (digest of the weights, see
+                   :func:`stftbox.utils.state_dict_sha256`) and
+                   ``depends_on`` (what else the numbers depend on)
 =================  ==========================================================
 
 ``model-zoo.md`` shows the same numbers, one table per dataset and feature
@@ -254,6 +263,7 @@ def render_model_zoo_markdown(zoo):
             lines.append('|' + '|'.join('---' for _ in _COLUMNS) + '|')
             lines += [_row(e) for e in group]
             lines.append('')
+    lines += _reproduce_lines(zoo)
     lines += [
         '## Published reference numbers (not stftbox models)',
         '',
@@ -270,6 +280,29 @@ def render_model_zoo_markdown(zoo):
         '',
     ]
     return '\n'.join(lines)
+
+
+def _reproduce_lines(zoo):
+    """The "Reproducing" section: one paragraph per entry with a
+    ``reproduce`` record."""
+    entries = [e for e in zoo['models'] if e.get('reproduce')]
+    if not entries:
+        return []
+    lines = ['## Reproducing the numbers', '']
+    for e in entries:
+        r = e['reproduce']
+        versions = ', '.join(f'{k} {v}' for k, v in
+                             (r.get('versions') or {}).items())
+        workers = ', '.join(f'{k} {v}' for k, v in
+                            (r.get('num_workers') or {}).items())
+        lines += [
+            f'`{e["name"]}`: `{r["command"]}` (seed {r.get("seed")}, '
+            f'{r.get("threads")} torch threads, num_workers {workers}; '
+            f'{r.get("machine")}; {versions}) gives these numbers exactly; '
+            f'`{r.get("regenerate", r["command"])}` rewrites the checkpoint '
+            f'and this entry. The numbers depend on {r.get("depends_on")}.',
+            '']
+    return lines
 
 
 def _split_row(line):

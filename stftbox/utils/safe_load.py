@@ -30,7 +30,7 @@ import torch
 __all__ = [
     'CheckpointError', 'register_safe_globals', 'safe_globals_list',
     'SAFE_GLOBAL_NAMES', 'safe_torch_load', 'load_checkpoint_safely',
-    'get_state_dict'
+    'get_state_dict', 'check_checkpoint_file'
 ]
 
 #: Full names (as written in a checkpoint's pickle) that
@@ -166,8 +166,21 @@ _ZIP_MAGIC = b'PK\x03\x04'
 _LEGACY_MAGIC = b'\x80\x02\x8a\x0a'
 
 
-def _sniff(path):
-    """Raise CheckpointError unless ``path`` looks like a torch.save file."""
+def check_checkpoint_file(path):
+    """Raise :class:`CheckpointError` unless ``path`` looks like a
+    ``torch.save`` file (zip container holding ``data.pkl``, or the legacy
+    pickle magic); nothing is unpickled.
+
+    Args:
+        path (str): the file.
+
+    Returns:
+        str: ``'zip'`` or ``'legacy'``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: empty, HTML/XML, plain pickle, corrupt zip, ...
+    """
     try:
         size = os.path.getsize(path)
         with open(path, 'rb') as f:
@@ -249,7 +262,7 @@ def safe_torch_load(path, map_location='cpu'):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    _sniff(path)
+    check_checkpoint_file(path)
     register_safe_globals()
     try:
         return torch.load(path, map_location=map_location, weights_only=True)

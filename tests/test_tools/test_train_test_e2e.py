@@ -149,3 +149,17 @@ def test_two_process_gloo_training(surrogate_root, short_run, tmp_path):
     assert 'GPU number: 2' in log  # mmengine's name for world size
     assert SCORE_ROW.search(res.stdout)
     assert (tmp_path / 'ddp' / 'epoch_1.pth').exists()
+    # the summary is printed by rank 0 only
+    assert res.stdout.count('Best validation (epoch') == 1
+    # a second fresh run into the same work dir is refused by every rank
+    # before it writes anything
+    before = (tmp_path / 'ddp' / 'epoch_1.pth').read_bytes()
+    again = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         '--master_port=29612', 'tools/train.py', 'configs/stft_demo.py',
+         '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'ddp')] +
+        cfg_args(opts), cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=600)
+    assert again.returncode != 0
+    assert 'already holds checkpoints of another run' in again.stderr
+    assert (tmp_path / 'ddp' / 'epoch_1.pth').read_bytes() == before

@@ -1,13 +1,15 @@
 """stftbox.utils.download against a real HTTP server on 127.0.0.1."""
 import hashlib
+import io
 import os
+import zipfile
 
 import numpy as np
 import pytest
 import torch
 import yaml
 
-from stftbox.utils import (CheckpointError, ChecksumError, DownloadError,
+from stftbox.utils import (BadBodyError, CheckpointError, ChecksumError, DownloadError,
                            ModelZooError, apply_mirror, download,
                            get_cache_dir, get_checkpoint_dir,
                            load_checkpoint_safely, resolve_checkpoint)
@@ -243,21 +245,74 @@ def test_zoo_checksum_mismatch_on_resolve(http_server, tmp_path, monkeypatch,
 
 def test_downloaded_html_is_not_a_checkpoint(http_server, tmp_path,
                                              isolated_cache):
+    """An error page served with HTTP 200 is refused before it is cached;
+    the next call downloads again."""
     page = b'<!DOCTYPE html><html><body>Sign in to continue</body></html>'
     url = http_server.serve('/share/model_final.pth', page)
+    with pytest.raises(BadBodyError) as err:
+        resolve_checkpoint(url, progress=False)
+    msg = str(err.value)
+    assert url in msg and 'an HTML page' in msg
+    assert 'application/octet-stream' in msg and f'{len(page)} bytes' in msg
+    cache = isolated_cache / 'checkpoints' / 'urls'
+    assert [f for _, _, fs in os.walk(cache) for f in fs
+            if not f.endswith('.lock')] == []
+    # the server recovers: the rerun asks again and gets the real file
+    data = _checkpoint_bytes(tmp_path)
+    http_server.serve('/share/model_final.pth', data)
+    n = len(http_server.requests)
     path = resolve_checkpoint(url, progress=False)
-    assert path.startswith(str(isolated_cache / 'checkpoints' / 'urls'))
-    assert path.endswith('/model_final.pth')
+    assert len(http_server.requests) == n + 1
+    assert path.startswith(str(cache)) and path.endswith('/model_final.pth')
+    assert open(path, 'rb').read() == data
     # another URL with the same file name is another cached file
-    other = http_server.serve('/other/model_final.pth', b'other bytes')
-    other_path = resolve_checkpoint(other, progress=False)
-    assert other_path != path
-    assert open(other_path, 'rb').read() == b'other bytes'
-    with pytest.raises(CheckpointError) as err:
-        load_checkpoint_safely(torch.nn.Linear(3, 2), path)
-    assert path in str(err.value)
-    assert 'not a PyTorch checkpoint' in str(err.value)
-    assert 'HTML' in str(err.value)
+    other = http_server.serve('/other/model_final.pth', data)
+    assert resolve_checkpoint(other, progress=False) != path
+
+
+def test_bad_cached_body_is_replaced(http_server, tmp_path, isolated_cache):
+    """A bad body cached by an older version is removed and downloaded
+    again instead of being reused."""
+    data = _checkpoint_bytes(tmp_path)
+    url = http_server.serve('/m/model.pth', data)
+    dst = tmp_path / 'cache' / 'model.pth'
+    dst.parent.mkdir()
+    dst.write_bytes(b'<?xml version="1.0"?><Error><Code>SlowDown</Code>')
+    download(url, dst, progress=False, expect='checkpoint')
+    assert dst.read_bytes() == data
+    assert len(http_server.requests) == 1
+    # a good cached file is reused without asking the server
+    download(url, dst, progress=False, expect='checkpoint')
+    assert len(http_server.requests) == 1
+
+
+@pytest.mark.parametrize('body, expect, size, needle', [
+    (b'<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>', 'zip',
+     None, 'an XML error body'),
+    (b'PK\x03\x04truncated', 'zip', None, 'central directory'),
+    (b'{"error": "quota"}', 'checkpoint', None, 'a JSON body'),
+    (b'', 'zip', None, 'an empty body'),
+    (b'12345', None, 7, 'expected 7 bytes, got 5'),
+])
+def test_bad_body_is_removed_and_named(http_server, tmp_path, body, expect,
+                                       size, needle):
+    url = http_server.serve('/f/file.bin', body)
+    dst = tmp_path / 'file.bin'
+    with pytest.raises(BadBodyError) as err:
+        download(url, dst, progress=False, expect=expect, size=size)
+    assert url in str(err.value) and needle in str(err.value)
+    assert err.value.url == url
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_good_zip_body_passes(http_server, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as zf:
+        zf.writestr('a.txt', 'x')
+    url = http_server.serve('/f/a.zip', buf.getvalue())
+    path = download(url, tmp_path / 'a.zip', progress=False, expect='zip',
+                    size=len(buf.getvalue()))
+    assert open(path, 'rb').read() == buf.getvalue()
 
 
 def test_zoo_entry_shipped_in_the_repository(tmp_path, monkeypatch,
@@ -279,3 +334,23 @@ def test_zoo_entry_shipped_in_the_repository(tmp_path, monkeypatch,
     with pytest.raises(ChecksumError, match='b' * 64):
         resolve_checkpoint('shipped_bad', progress=False)
     assert not (isolated_cache / 'checkpoints' / 'shipped_bad.pth').exists()
+
+
+def test_load_from_url_is_a_verified_download(http_server, tmp_path,
+                                              isolated_cache):
+    """``load_from`` URLs go through the verified download (mmengine would
+    fetch them unchecked into the torch.hub cache)."""
+    from stftbox.utils import resolve_load_from
+    url = http_server.serve('/w/latest.pth', b'<?xml version="1.0"?><Error/>')
+    cfg = dict(load_from=url)
+    with pytest.raises(BadBodyError, match='an XML error body'):
+        resolve_load_from(cfg, progress=False)
+    assert cfg['load_from'] == url
+    data = _checkpoint_bytes(tmp_path)
+    http_server.serve('/w/latest.pth', data)
+    path = resolve_load_from(cfg, progress=False)
+    assert cfg['load_from'] == path and open(path, 'rb').read() == data
+    assert path.startswith(str(isolated_cache))
+    # local paths and None are left alone
+    for value in (None, str(tmp_path / 'missing.pth')):
+        assert resolve_load_from(dict(load_from=value)) == value

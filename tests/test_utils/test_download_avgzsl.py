@@ -202,3 +202,51 @@ def test_quick_check_and_missing_root(tmp_path):
     assert report.ok and report.info['clips'] == {}
     report = check_avgzsl_layout(str(tmp_path / 'nothing'))
     assert not report.ok and 'dataset root' in report.missing[0]
+
+
+def test_error_body_is_not_kept_and_rerun_downloads(http_server, tmp_path,
+                                                    capsys, isolated_cache):
+    """An S3 rate-limit XML served with HTTP 200: the error names the URL
+    and the XML, nothing is cached or unpacked, the rerun downloads."""
+    name = '/tcaf-gzsl/ucf-supervised-temporal.zip'
+    xml = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown'
+           b'</Code></Error>\n')
+    url = http_server.serve(name, xml)
+    root = tmp_path / 'data'
+    args = ['ucf', 'cls', '--root', str(root), '--mirror',
+            http_server.base + '/tcaf-gzsl', '--no-progress', '--quick']
+    assert _tool().main(args) == 1
+    err = capsys.readouterr().err
+    assert url in err and 'an XML error body' in err and 'SlowDown' in err
+    assert not (isolated_cache / 'datasets' /
+                'ucf-supervised-temporal.zip').exists()
+    assert not (root / 'UCF').exists()  # no empty dataset folder
+    http_server.serve(name, make_zip(tiny_layout_files(), prefix='UCF/'))
+    assert _tool().main(args) == 0, capsys.readouterr().out
+    assert len(http_server.requests_for(name)) == 2
+    assert (root / 'UCF' / 'class-split' / 'all_class.txt').is_file()
+
+
+def test_corrupt_member_leaves_no_partial_dataset(tmp_path):
+    """A CRC error in the last member: nothing appears under the dataset
+    root (extraction goes to a hidden folder that is removed)."""
+    files = tiny_layout_files()
+    data = bytearray(make_zip(files, prefix='UCF/'))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        last = zf.infolist()[-1]
+    # flip a byte of the last member's compressed data (its CRC then fails)
+    off = last.header_offset + 30 + len(last.filename.encode()) + 2
+    data[off] ^= 0xFF
+    (tmp_path / 'bad.zip').write_bytes(bytes(data))
+    root = tmp_path / 'root' / 'UCF'
+    with pytest.raises((zipfile.BadZipFile, OSError, EOFError)):
+        safe_extract_zip(str(tmp_path / 'bad.zip'), str(root), 'ucf')
+    assert not root.exists()
+    assert os.listdir(tmp_path / 'root') == []
+    # an existing dataset root (other features) is left as it was
+    root.mkdir()
+    (root / 'keep.txt').write_text('x')
+    with pytest.raises((zipfile.BadZipFile, OSError, EOFError)):
+        safe_extract_zip(str(tmp_path / 'bad.zip'), str(root), 'ucf')
+    assert os.listdir(root) == ['keep.txt']
+    assert os.listdir(tmp_path / 'root') == ['UCF']

@@ -200,7 +200,9 @@ def train(config: str, work_dir: str, cfg_options: List[str]) -> float:
         SystemExit: if the training process fails.
     """
     os.makedirs(work_dir, exist_ok=True)
-    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
+    # --force: a rerun replaces the earlier run's checkpoints (not mixed)
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+           '--force']
     if cfg_options:
         cmd += ['--cfg-options', *cfg_options]
     print('$', ' '.join(cmd), flush=True)

@@ -89,7 +89,8 @@ def main(argv=None):
         if not args.skip_download:
             print(f'downloading {url}\n         -> {zip_path}')
             download(url, zip_path, sha256=args.sha256,
-                     progress=not args.no_progress, timeout=args.timeout)
+                     progress=not args.no_progress, timeout=args.timeout,
+                     expect='zip')
         if not osp.isfile(zip_path):
             print(f'error: {zip_path} does not exist', file=sys.stderr)
             return 1

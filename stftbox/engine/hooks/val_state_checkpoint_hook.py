@@ -1,8 +1,11 @@
-"""Re-saves the epoch checkpoint after validation."""
+"""Re-saves the epoch checkpoint after validation; every checkpoint written
+during training (the best one too) carries the full training state."""
 import os.path as osp
 
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.optim import OptimWrapper
 from mmengine.runner.base_loop import BaseLoop
+from mmengine.utils import apply_to
 
 from stftbox.registry import HOOKS
 
@@ -19,6 +22,16 @@ class ValStateCheckpointHook(Hook):
     hook's priority, 80, runs after ``ParamSchedulerHook`` (70) and before
     ``CheckpointHook`` (90)) makes ``--resume`` exact. Only an existing
     ``epoch_N.pth`` in the checkpoint folder is rewritten.
+
+    It also completes every checkpoint saved during training that lacks the
+    optimizer or parameter-scheduler state: mmengine's ``CheckpointHook``
+    writes ``best_<metric>_epoch_N.pth`` with ``save_optimizer=False,
+    save_param_scheduler=False``, so ``--resume`` from it would silently
+    restart Adam's moments and the warm-up. The best checkpoint is written
+    after validation N (schedulers stepped), so with the state added it
+    resumes exactly like ``epoch_N.pth``. A ``CheckpointHook`` configured
+    with ``save_optimizer=False`` / ``save_param_scheduler=False`` is
+    respected.
 
     Args:
         out_dir (str, optional): checkpoint folder; default the work dir
@@ -43,3 +56,26 @@ class ValStateCheckpointHook(Hook):
                                    save_param_scheduler=True,
                                    meta=dict(epoch=runner.epoch,
                                              iter=runner.iter))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not isinstance(runner._train_loop, BaseLoop):
+            return
+        ckpt_hook = next((h for h in runner.hooks
+                          if isinstance(h, CheckpointHook)), None)
+        want_optim = getattr(ckpt_hook, 'save_optimizer', True)
+        want_sched = getattr(ckpt_hook, 'save_param_scheduler', True)
+        to_cpu = (lambda x: hasattr(x, 'cpu'), lambda x: x.cpu())
+        if want_optim and 'optimizer' not in checkpoint and \
+                isinstance(runner.optim_wrapper, OptimWrapper):
+            checkpoint['optimizer'] = apply_to(
+                runner.optim_wrapper.state_dict(), *to_cpu)
+        schedulers = runner.param_schedulers
+        if want_sched and 'param_schedulers' not in checkpoint and \
+                schedulers is not None:
+            if isinstance(schedulers, dict):
+                checkpoint['param_schedulers'] = {
+                    k: [s.state_dict() for s in v]
+                    for k, v in schedulers.items()}
+            else:
+                checkpoint['param_schedulers'] = [
+                    s.state_dict() for s in schedulers]
