@@ -16,8 +16,9 @@ import sys
 
 from mmengine.config import DictAction
 
-from stftbox.apis import (ConfigCheckError, check_data, load_config,
-                          print_scores, register_all_modules)
+from stftbox.apis import (ConfigCheckError, check_config, check_data,
+                          load_config, print_scores,
+                          register_all_modules)
 from stftbox.apis.protocol import run_protocol
 from stftbox.datasets import DatasetError
 
@@ -38,6 +39,7 @@ def main():
         'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_protocol')
     try:
         cfg = load_config(args.config, args.cfg_options)
+        check_config(cfg)  # before any data is read or generated
         check_data(cfg, loaders=('train_dataloader', 'val_dataloader',
                                  'test_dataloader'))
         summary = run_protocol(cfg, work_dir, threads=args.threads)
