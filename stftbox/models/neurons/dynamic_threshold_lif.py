@@ -372,10 +372,14 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
             r0 = prev_rate.reshape(-1, 1)
             spikes, th_seq, v_last, rate = DynamicThresholdLIFFunction.apply(
                 x3, v0, None, zs, gain, r0, *common)
-            prev_rate = rate.reshape(prev_rate.shape)
-        self.last_threshold = th_seq.reshape(steps, *lead, 1)
+            prev_rate = rate.detach().reshape(prev_rate.shape)
+        self.last_threshold = th_seq.detach().reshape(steps, *lead, 1)
+        # detached states: the kernel passes no gradient through them, and a
+        # state holding the kernel's graph node would keep its saved
+        # tensors alive until the next reset (e.g. after a checkpoint
+        # recomputation, which is never backpropagated)
         return (spikes.reshape(steps, *lead, chans),), (
-            v_last.reshape(v.shape), prev_rate)
+            v_last.detach().reshape(v.shape), prev_rate)
 
     def multi_step_functional_forward(self, inputs, states, **kwargs):
         """``T`` steps: ``inputs = (x_seq [T, B, ...],)`` or ``(x_seq,

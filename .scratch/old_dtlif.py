@@ -1,0 +1,329 @@
+"""LIF neuron whose threshold adapts per time step (STFT's dynamic threshold).
+
+Source: Li et al., STFT (IEEE TIP 2024), abstract [A]: the threshold of each
+neuron layer is adjusted from semantic and temporal cues; published summaries
+[S]: from the information content (entropy) of the current step and the GLP
+statistics, higher entropy -> higher threshold, V_th positive and bounded.
+The exact formula is not public; the one below is our reading [I] and every
+inferred detail is a constructor option (see :class:`DynamicThresholdLIF`).
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from spikingjelly.activation_based import base as sj_base
+from spikingjelly.activation_based import functional as sj_functional
+from spikingjelly.activation_based import neuron as sj_neuron
+
+from stftbox.registry import NEURONS
+from stftbox.models.neurons.base import DEFAULT_SURROGATE, SpikeRecordMixin, build_surrogate
+
+__all__ = ['DynamicThresholdLIF', 'normalized_softmax_entropy']
+
+_ENTROPY_SOURCES = ('input', 'membrane', 'prev_output')
+
+
+def normalized_softmax_entropy(x: torch.Tensor, dim: int = -1,
+                               temperature: float = 1.0) -> torch.Tensor:
+    """Shannon entropy of ``softmax(x / temperature)`` along ``dim``,
+    divided by ``log(size)`` so that it lies in [0, 1] (1 = uniform, i.e.
+    no channel stands out; 0 = one-hot). [I] reading of "information
+    content of the current step" (docs/method.md, dynamic threshold [S]).
+
+    Args:
+        x (Tensor): any shape ``[..., C, ...]``.
+        dim (int): the channel axis to take the distribution over.
+        temperature (float): softmax temperature, > 0 (unit of ``x``).
+
+    Returns:
+        Tensor: shape of ``x`` with ``dim`` kept as size 1; zeros when the
+        axis has size 1.
+    """
+    size = x.shape[dim]
+    if size <= 1:
+        return torch.zeros_like(x.narrow(dim, 0, 1))
+    logp = F.log_softmax(x / temperature, dim=dim)
+    ent = -(logp.exp() * logp).sum(dim=dim, keepdim=True)
+    return ent / math.log(size)
+
+
+def _binary_entropy(p: torch.Tensor) -> torch.Tensor:
+    """Entropy of a Bernoulli(p) in bits (in [0, 1]); 0 at p in {0, 1}."""
+    return (torch.special.entr(p) + torch.special.entr(1.0 - p)) / math.log(2)
+
+
+
+class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
+    r"""LIF neuron with a per-step, entropy- and GLP-driven threshold.
+
+    Subclass of spikingjelly's ``neuron.LIFNode``: the charge
+    (``functional.lif_charge``), fire (the surrogate Heaviside of
+    ``H - V_th``) and reset (``functional.voltage_reset``) are spikingjelly's;
+    only ``V_th`` becomes a tensor recomputed at every step. States live in
+    spikingjelly memories, so ``functional.reset_net`` resets them.
+
+    Threshold at step ``t`` [I], broadcast over the channel axis:
+
+    .. math::
+        z_t = \mathrm{softplus}(a)\,(E_t - c) + b\,g_t + d, \qquad
+        V_{th,t} = V_{min} + (V_{max} - V_{min})\,\sigma(z_t)
+
+    * ``E_t`` in [0, 1]: normalised entropy (semantic cue, [S]) chosen by
+      ``entropy_source``: ``'input'`` (default [I]) = entropy of
+      ``softmax(X_t)`` over channels; ``'membrane'`` = of ``softmax(H_t)``
+      (the charged potential, which also carries the temporal history);
+      ``'prev_output'`` = Bernoulli entropy of the previous step's spike
+      rate over channels (the literal, causal reading of "entropy of the
+      output"; 0 at the first step).
+    * ``g_t = mean_c tanh(P_t)`` in [-1, 1]: the GLP statistic (temporal /
+      local cue, [S]), ``P`` being the ``context`` passed to ``forward``
+      (the GLP output of the block); 0 when no context is given.
+    * ``softplus(a) > 0`` makes the threshold rise with entropy ([S]);
+      ``b`` (GLP weight) and ``d`` (bias) are free; ``d`` starts so that
+      ``V_th = v_threshold`` at ``E = c, g = 0``.
+    * the sigmoid keeps ``V_th`` in ``[v_th_min, v_th_max]`` (positive,
+      bounded, [S]) for any input, however large.
+
+    Args:
+        tau (float): membrane time constant in steps (> 1). Default 2.0.
+        decay_input (bool): LIF input decay (spikingjelly). Default True.
+        v_threshold (float): threshold at mid entropy, strictly between
+            ``v_th_min`` and ``v_th_max``. Default 1.0.
+        v_th_min (float): lower bound of ``V_th``, > 0. Default 0.5 [I].
+        v_th_max (float): upper bound of ``V_th``. Default 1.5 [I].
+        v_reset (float | None): reset potential; None = soft reset (subtract
+            the current ``V_th``). Default 0.0.
+        surrogate (dict | str | Module | None): surrogate gradient config,
+            default ``dict(type='ATan', alpha=2.0)`` [I].
+        detach_reset (bool): detach the reset path. Default False.
+        step_mode (str): ``'m'`` (default, ``[T, B, ...]``) or ``'s'``.
+        store_v_seq (bool): keep ``v_seq`` ``[T, B, ...]`` in ``'m'`` mode.
+        entropy_source (str): ``'input'`` | ``'membrane'`` |
+            ``'prev_output'``, see above. Default ``'input'`` [I].
+        entropy_gain (float): initial ``softplus(a)``, > 0. Default 4.0 [I].
+        entropy_center (float): ``c``. Default 0.5 [I].
+        entropy_temperature (float): softmax temperature of the entropy,
+            > 0. Default 1.0 [I].
+        glp_weight (float): initial ``b``. Default 0.0 [I] (the sign of the
+            GLP cue is not public, so it starts neutral and is learned).
+        learnable (bool): ``a, b, d`` are parameters (else buffers).
+            Default True [I].
+        channel_dim (int): channel axis of the input for entropy and GLP
+            reductions. Default -1 (tokens ``[T, B, L, C]``).
+        detach_cues (bool): stop gradients through ``E`` and ``g``.
+            Default False [I].
+
+    Forward:
+        ``x_seq [T, B, ..., C]`` and optional ``context`` (GLP output,
+        broadcastable to ``x_seq``) -> spikes ``[T, B, ..., C]`` in {0, 1}.
+        After the call, :attr:`last_threshold` holds the detached thresholds
+        ``[T, B, ..., 1]`` (``[B, ..., 1]`` in ``'s'`` mode) and
+        :attr:`firing_rate` the mean spike value.
+
+    Raises:
+        ValueError: bounds not ``0 < v_th_min < v_threshold < v_th_max``,
+            unknown ``entropy_source``, non-positive ``entropy_gain`` or
+            ``entropy_temperature``, or a ``context`` that does not
+            broadcast to the input.
+        KeyError: unknown surrogate name.
+    """
+
+    uses_context = True
+
+    def __init__(self,
+                 tau: float = 2.0,
+                 decay_input: bool = True,
+                 v_threshold: float = 1.0,
+                 v_th_min: float = 0.5,
+                 v_th_max: float = 1.5,
+                 v_reset: Optional[float] = 0.0,
+                 surrogate=DEFAULT_SURROGATE,
+                 detach_reset: bool = False,
+                 step_mode: str = 'm',
+                 store_v_seq: bool = False,
+                 entropy_source: str = 'input',
+                 entropy_gain: float = 4.0,
+                 entropy_center: float = 0.5,
+                 entropy_temperature: float = 1.0,
+                 glp_weight: float = 0.0,
+                 learnable: bool = True,
+                 channel_dim: int = -1,
+                 detach_cues: bool = False):
+        if not 0.0 < v_th_min < v_threshold < v_th_max:
+            raise ValueError(
+                'DynamicThresholdLIF needs 0 < v_th_min < v_threshold < '
+                f'v_th_max, got {v_th_min}, {v_threshold}, {v_th_max}')
+        if entropy_source not in _ENTROPY_SOURCES:
+            raise ValueError(f'entropy_source must be one of '
+                             f'{_ENTROPY_SOURCES}, got {entropy_source!r}')
+        if entropy_gain <= 0:
+            raise ValueError(f'entropy_gain must be > 0, got {entropy_gain}')
+        if entropy_temperature <= 0:
+            raise ValueError('entropy_temperature must be > 0, got '
+                             f'{entropy_temperature}')
+        super().__init__(
+            tau=float(tau), decay_input=decay_input,
+            v_threshold=float(v_threshold),
+            v_reset=None if v_reset is None else float(v_reset),
+            surrogate_function=build_surrogate(surrogate),
+            detach_reset=detach_reset, step_mode=step_mode,
+            store_v_seq=store_v_seq)
+        self._init_record()
+        # per-position spike rate of the previous step ('prev_output' cue)
+        self.register_memory('prev_rate', 0.0)
+        self.v_th_min = float(v_th_min)
+        self.v_th_max = float(v_th_max)
+        self.entropy_source = entropy_source
+        self.entropy_center = float(entropy_center)
+        self.entropy_temperature = float(entropy_temperature)
+        self.channel_dim = channel_dim
+        self.detach_cues = detach_cues
+        frac = (v_threshold - v_th_min) / (v_th_max - v_th_min)
+        init = dict(
+            gain_raw=math.log(math.expm1(entropy_gain)),  # softplus^-1
+            glp_weight=float(glp_weight),
+            bias=math.log(frac / (1.0 - frac)))  # logit
+        for name, value in init.items():
+            tensor = torch.tensor(float(value))
+            if learnable:
+                setattr(self, name, nn.Parameter(tensor))
+            else:
+                self.register_buffer(name, tensor)
+        self.last_threshold: Optional[torch.Tensor] = None
+
+    # ----------------------------------------------------------- threshold
+    def threshold(self, entropy: torch.Tensor,
+                  glp_stat: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Map cues to ``V_th`` (see class docstring), vectorised.
+
+        Args:
+            entropy (Tensor): normalised entropy in [0, 1], any shape.
+            glp_stat (Tensor | None): GLP statistic ``g`` broadcastable to
+                ``entropy``; None = 0.
+
+        Returns:
+            Tensor: thresholds, shape of ``entropy`` (broadcast with
+            ``glp_stat``), values in ``[v_th_min, v_th_max]``.
+        """
+        z = F.softplus(self.gain_raw) * (entropy - self.entropy_center)
+        z = z + self.bias
+        if glp_stat is not None:
+            z = z + self.glp_weight * glp_stat
+        span = self.v_th_max - self.v_th_min
+        return self.v_th_min + span * torch.sigmoid(z)
+
+    def _cue(self, t: torch.Tensor) -> torch.Tensor:
+        return t.detach() if self.detach_cues else t
+
+    def _entropy(self, x: torch.Tensor) -> torch.Tensor:
+        return self._cue(normalized_softmax_entropy(
+            x, self.channel_dim, self.entropy_temperature))
+
+    def _glp_stat(self, ctx: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        if ctx is None:
+            return None
+        return self._cue(torch.tanh(ctx).mean(self.channel_dim, keepdim=True))
+
+    def _step_threshold(self, x, h, ctx, prev_rate) -> torch.Tensor:
+        if self.entropy_source == 'input':
+            ent = self._entropy(x)
+        elif self.entropy_source == 'membrane':
+            ent = self._entropy(h)
+        else:
+            ent = self._cue(_binary_entropy(prev_rate))
+        return self.threshold(ent, self._glp_stat(ctx))
+
+    # ------------------------------------------------- spikingjelly protocol
+    def _rate_shape(self, x: torch.Tensor) -> tuple:
+        shape = list(x.shape)
+        shape[self.channel_dim] = 1
+        return tuple(shape)
+
+    def materialize_states(self, inputs, states, step_mode):
+        """spikingjelly hook: turn the scalar initial states into tensors
+        (``v`` as ``[B, ...]``, ``prev_rate`` as ``[B, ..., 1]``)."""
+        states = super().materialize_states(inputs, states, step_mode)
+        x = inputs[0][0] if step_mode == 'm' else inputs[0]
+        v, prev_rate = states[0], states[1]
+        shape = self._rate_shape(x)
+        if not isinstance(prev_rate, torch.Tensor) \
+                or tuple(prev_rate.shape) != shape:
+            prev_rate = x.new_zeros(shape)
+        return (v, prev_rate)
+
+    @staticmethod
+    def _split_inputs(inputs):
+        x = inputs[0]
+        ctx = inputs[1] if len(inputs) > 1 else None
+        if ctx is not None:
+            try:
+                ctx = ctx.expand_as(x)
+            except RuntimeError as err:
+                raise ValueError(
+                    f'context of shape {tuple(ctx.shape)} does not broadcast '
+                    f'to the input shape {tuple(x.shape)}') from err
+        return x, ctx
+
+    def _one_step(self, x, v, ctx, prev_rate, theta=None):
+        h = sj_functional.lif_charge(x, v, self.tau, self.decay_input,
+                                     self.v_reset)
+        if theta is None:
+            theta = self._step_threshold(x, h, ctx, prev_rate)
+        spike = self.surrogate_function(h - theta)
+        v_next = sj_functional.voltage_reset(h, spike, theta, self.v_reset,
+                                             self.detach_reset)
+        rate = spike.mean(self.channel_dim, keepdim=True)
+        return spike, v_next, rate, theta
+
+    def single_step_functional_forward(self, inputs, states, **kwargs):
+        """One step: ``inputs = (x [B, ...],)`` or ``(x, context)``;
+        ``states = (v [B, ...], prev_rate [B, ..., 1])``; returns
+        ``((spike,), (v_next, rate))``."""
+        x, ctx = self._split_inputs(inputs)
+        spike, v, rate, theta = self._one_step(x, states[0], ctx, states[1])
+        self.last_threshold = theta.detach()
+        return (spike,), (v, rate)
+
+    def multi_step_functional_forward(self, inputs, states, **kwargs):
+        """``T`` steps: ``inputs = (x_seq [T, B, ...],)`` or ``(x_seq,
+        context)``. With ``entropy_source='input'`` all thresholds are
+        computed at once, vectorised over ``T x B``; the loop over ``T`` only
+        runs charge / fire / reset (as spikingjelly's own reference)."""
+        x_seq, ctx_seq = self._split_inputs(inputs)
+        v, prev_rate = states
+        theta_seq = None
+        if self.entropy_source == 'input':
+            theta_seq = self.threshold(self._entropy(x_seq),
+                                       self._glp_stat(ctx_seq))
+        spikes, thetas, v_seq = [], [], []
+        # unbind (one backward node) instead of x_seq[t] (T full-size
+        # zero-filled gradients in the backward pass)
+        steps = x_seq.shape[0]
+        xs = x_seq.unbind(0)
+        cs = [None] * steps if ctx_seq is None else ctx_seq.unbind(0)
+        ths = [None] * steps if theta_seq is None else theta_seq.unbind(0)
+        for x_t, c_t, th_t in zip(xs, cs, ths):
+            spike, v, prev_rate, theta = self._one_step(
+                x_t, v, c_t, prev_rate, th_t)
+            spikes.append(spike)
+            thetas.append(theta)
+            if self.store_v_seq:
+                v_seq.append(v)
+        self.last_threshold = (theta_seq if theta_seq is not None
+                               else torch.stack(thetas)).detach()
+        if self.store_v_seq:
+            self.v_seq = torch.stack(v_seq)
+        return (torch.stack(spikes),), (v, prev_rate)
+
+    def multi_step_forward(self, x_seq: torch.Tensor, *args, **kwargs):
+        """Read memories, run :meth:`multi_step_functional_forward`, write
+        memories back (spikingjelly ``MemoryModule`` protocol)."""
+        return sj_base.MemoryModule.multi_step_forward(self, x_seq, *args,
+                                                       **kwargs)
+
+    def extra_repr(self) -> str:
+        return (super().extra_repr() +
+                f', v_th_range=[{self.v_th_min}, {self.v_th_max}], '
+                f'entropy_source={self.entropy_source}')
