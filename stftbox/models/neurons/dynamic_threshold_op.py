@@ -139,12 +139,17 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
             sig_seq = x.new_empty((steps, num, 1))
             r = r0.to(x.dtype)
         v = v0.to(x.dtype)
+        # with a reset value of 0 the charge v + (x - v) / tau is one lerp
+        lerp = decay_input and vr == 0.0
         for t in range(steps):
             xt = x[t if x.shape[0] > 1 else 0]
-            if decay_input:
-                h = v + (xt - (v - vr)) / tau
+            h = h_seq[t]
+            if lerp:
+                torch.lerp(v, xt, 1.0 / tau, out=h)
+            elif decay_input:
+                torch.add(v, (xt - (v - vr)) / tau, out=h)
             else:
-                h = v - (v - vr) / tau + xt
+                torch.add(v - (v - vr) / tau, xt, out=h)
             if recurrent:
                 r_prev[t] = r
                 ent = (torch.special.entr(r) + torch.special.entr(1.0 - r)) \
@@ -154,15 +159,14 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
                 th = v_min + span * sig
             else:
                 th = theta[t if theta.shape[0] > 1 else 0]
-            spike = (h >= th).to(x.dtype)
+            fired = h >= th
+            s_seq[t] = fired
             if v_reset is None:
-                v = h - spike * th
+                v = h - s_seq[t] * th
             else:
-                v = spike * vr + (1.0 - spike) * h
+                v = h.masked_fill(fired, vr)
             if recurrent:
-                r = spike.mean(-1, keepdim=True)
-            h_seq[t] = h
-            s_seq[t] = spike
+                r = s_seq[t].mean(-1, keepdim=True)
             th_seq[t] = th
         ctx.opts = (steps, tau, decay_input, v_reset, detach_reset, sg,
                     span, eps, detach_cue, x.shape[0], recurrent,
@@ -197,7 +201,7 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
         vr = 0.0 if v_reset is None else float(v_reset)
         for t in range(steps - 1, -1, -1):
             h, th = h_seq[t], th_seq[t]
-            spike = (h >= th).to(h.dtype)
+            fired = h >= th
             gs = g_spikes[t]
             if g_rate is not None:
                 gs = gs + g_rate / chans
@@ -206,10 +210,11 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
             gsg = sg_fn(gs, h - th, *sg_args)      # dL/d(H - theta)
             g_th_t = -gsg.sum(-1, keepdim=True)
             if v_reset is None:
-                g_th_t = g_th_t - (carry * spike).sum(-1, keepdim=True)
+                g_th_t = g_th_t - carry.masked_fill(~fired, 0.0).sum(
+                    -1, keepdim=True)
                 gh = gsg + carry
             else:
-                gh = gsg + carry * (1.0 - spike)
+                gh = gsg + carry.masked_fill(fired, 0.0)
             gxt = gh / tau if decay_input else gh
             if tx == 1:
                 gx[0] += gxt
