@@ -10,17 +10,18 @@ g = torch.Generator().manual_seed(0)
 x = torch.randn(*shape, generator=g) * 1.5
 ctx = torch.randn(*shape, generator=g)
 ns = {'LIFNode': build_neuron_pair()['LIFNode'],
-      'old_input(default before)': Old(),
-      'old_prev_output': Old(entropy_source='prev_output'),
-      'new_prev_output(default now)': New(),
-      'new_input': New(entropy_source='input')}
+      'before: input (old default)': Old(),
+      'before: prev_output': Old(entropy_source='prev_output'),
+      'after: prev_output (default)': New(),
+      'after: input': New(entropy_source='input')}
 reps = int(sys.argv[1]) if len(sys.argv) > 1 else 7
 runs = {k: [] for k in ns}
 for i in range(reps + 1):
     for k, n in ns.items():
         t = _fwd_bwd_seconds(n, x, ctx)
         if i: runs[k].append(t)
-lif = statistics.median(runs['LIFNode'])
+lif = statistics.median(w for w, _ in runs['LIFNode'])
+lifc = statistics.median(c for _, c in runs['LIFNode'])
 for k, r in runs.items():
-    m = statistics.median(r)
-    print(f'{k:30s} median {m:.3f} s  ratio {m / lif:.2f}  runs {[round(a, 3) for a in r]}')
+    m = statistics.median(w for w, _ in r); c = statistics.median(c for _, c in r)
+    print(f'{k:30s} wall {m:.3f} s (x{m / lif:.2f})  cpu {c:.3f} s (x{c / lifc:.2f})  wall runs {[round(w, 2) for w, _ in r]}')

@@ -42,16 +42,17 @@ def build_neuron_pair(**dynamic_kwargs) -> Dict[str, torch.nn.Module]:
     }
 
 
-def _fwd_bwd_seconds(neuron, x, ctx) -> float:
+def _fwd_bwd_seconds(neuron, x, ctx) -> tuple:
+    """``(wall, cpu)`` seconds of one forward + backward."""
     x = x.detach().clone().requires_grad_()
     sj_functional.reset_net(neuron)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if ctx is not None and getattr(neuron, 'uses_context', False):
         out = neuron(x, context=ctx)
     else:
         out = neuron(x)
     out.sum().backward()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def time_neuron_pair(shape: Sequence[int] = DEFAULT_SHAPE, repeats: int = 7,
@@ -71,8 +72,10 @@ def time_neuron_pair(shape: Sequence[int] = DEFAULT_SHAPE, repeats: int = 7,
         **dynamic_kwargs: :class:`DynamicThresholdLIF` arguments.
 
     Returns:
-        dict: ``{name: {'median_s', 'runs_s'}}`` per neuron and
-        ``'ratio'`` = median(ours) / median(LIFNode).
+        dict: ``{name: {'median_s', 'runs_s', 'median_cpu_s'}}`` per neuron
+        (wall-clock and process CPU seconds, the latter less sensitive to
+        other load on the machine), ``'ratio'`` = median(ours) /
+        median(LIFNode) of wall time and ``'cpu_ratio'`` of CPU time.
     """
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -86,8 +89,11 @@ def time_neuron_pair(shape: Sequence[int] = DEFAULT_SHAPE, repeats: int = 7,
             sec = _fwd_bwd_seconds(neuron, x, ctx)
             if i >= warmup:
                 runs[name].append(sec)
-    out = {name: dict(median_s=statistics.median(r), runs_s=r)
+    out = {name: dict(median_s=statistics.median(w for w, _ in r),
+                      runs_s=[w for w, _ in r],
+                      median_cpu_s=statistics.median(c for _, c in r))
            for name, r in runs.items()}
-    out['ratio'] = (out['DynamicThresholdLIF']['median_s'] /
-                    out['LIFNode']['median_s'])
+    ours, ref = out['DynamicThresholdLIF'], out['LIFNode']
+    out['ratio'] = ours['median_s'] / ref['median_s']
+    out['cpu_ratio'] = ours['median_cpu_s'] / ref['median_cpu_s']
     return out
