@@ -61,7 +61,10 @@ def insert_segment_gaps(x: torch.Tensor, padding_mask: torch.Tensor,
     A local window of half-width ``<= gap`` (pooling, Conv1d) then never
     straddles a boundary: masked poolings skip the gap as padding and a
     zero-padded Conv1d sees zeros there, i.e. each segment is processed as
-    its own sequence, while everything stays one batched tensor.
+    its own sequence, while everything stays one batched tensor. A clip's
+    valid tokens are expected contiguous, padding last (as
+    :func:`join_modalities` packs them); a boundary is only seen between
+    two neighbouring valid tokens.
 
     Args:
         x (Tensor): ``[B, L, C]``.
