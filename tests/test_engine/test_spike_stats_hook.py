@@ -95,3 +95,31 @@ def test_hook_options():
     assert 'train/fr/mean' not in keys
     with pytest.raises(ValueError):
         SpikeStatsHook(interval=0)
+
+
+def test_hook_records_firing_rates_only_on_logged_iterations():
+    model = _Wrapper()
+    runner = _runner(model, 'test_spike_stats_lazy')
+    hook = SpikeStatsHook(interval=2)
+    x = torch.randn(2, 4, 6) * 2
+    runner.iter = 0  # not logged: recording off, nothing computed
+    hook.before_train_iter(runner, 0)
+    model(x)
+    assert firing_rates(model) == {}
+    assert all(not m.record_firing_rate
+               for m in spiking_layers(model).values())
+    hook.after_train_iter(runner, 0)
+    assert not any('firing_rate' in k for k in runner.message_hub.log_scalars)
+    runner.iter = 1  # logged: recorded and logged
+    hook.before_train_iter(runner, 1)
+    model(x)
+    rates = firing_rates(model)
+    assert set(rates) == {'snn.blocks.0.neuron', 'snn.blocks.1.neuron'}
+    hook.after_train_iter(runner, 1)
+    key = 'train/firing_rate/snn.blocks.0.neuron'
+    assert runner.message_hub.get_scalar(key).current() == pytest.approx(
+        rates['snn.blocks.0.neuron'])
+    runner.iter = 2
+    hook.before_train_iter(runner, 2)
+    hook.after_run(runner)  # recording back on after the run
+    assert all(m.record_firing_rate for m in spiking_layers(model).values())

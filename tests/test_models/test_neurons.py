@@ -112,7 +112,7 @@ def test_dynamic_threshold_bounds_for_extreme_inputs():
 
 
 def test_threshold_rises_with_input_entropy():
-    neuron = DynamicThresholdLIF()
+    neuron = DynamicThresholdLIF(entropy_source='input')
     # one row per sharpness: s = 0 (uniform, entropy 1) ... s = 20 (peaked)
     sharpness = torch.tensor([0.0, 0.5, 1.0, 2.0, 5.0, 20.0])
     x = torch.zeros(1, len(sharpness), 8)
@@ -136,22 +136,27 @@ def test_threshold_rises_with_membrane_entropy_too():
     assert th[0] > th[1]
 
 
-def test_glp_context_moves_threshold():
-    neuron = DynamicThresholdLIF(glp_weight=1.0)
+@pytest.mark.parametrize('source', ['prev_output', 'input'])
+def test_glp_context_moves_threshold(source):
+    """Larger GLP cue -> higher threshold (b > 0). With 'prev_output' the
+    later steps also depend on the earlier spikes, so step 0 is compared."""
+    neuron = DynamicThresholdLIF(glp_weight=1.0, entropy_source=source)
+    steps = slice(None) if source == 'input' else slice(0, 1)
     x = _x(2, 3, 8)
     neuron(x, context=torch.ones_like(x))
-    high = neuron.last_threshold
+    high = neuron.last_threshold[steps]
     functional.reset_net(neuron)
     neuron(x, context=-torch.ones_like(x))
-    assert (high > neuron.last_threshold).all()
+    assert (high > neuron.last_threshold[steps]).all()
     functional.reset_net(neuron)
     neuron(x)  # no context: GLP term is 0
-    base = neuron.last_threshold
+    base = neuron.last_threshold[steps]
     assert (high > base).all()
 
 
-def test_dynamic_threshold_parameters_get_gradients():
-    neuron = DynamicThresholdLIF(glp_weight=0.5)
+@pytest.mark.parametrize('source', ['prev_output', 'input', 'membrane'])
+def test_dynamic_threshold_parameters_get_gradients(source):
+    neuron = DynamicThresholdLIF(glp_weight=0.5, entropy_source=source)
     x = _x(4, 2, 3, 8).requires_grad_()
     ctx = _x(4, 2, 3, 8, seed=1)
     neuron(x, context=ctx).sum().backward()
@@ -189,7 +194,7 @@ def test_uses_spikingjelly_dynamics_with_fixed_threshold():
 
     x = _x(6, 3, 8)
     for v_reset in (0.0, None):
-        ours = Pinned(v_reset=v_reset)(x)
+        ours = Pinned(v_reset=v_reset, entropy_source='input')(x)
         ref = sj_neuron.LIFNode(v_reset=v_reset, step_mode='m',
                                 surrogate_function=sj_surrogate.ATan())(x)
         assert torch.equal(ours, ref)
@@ -215,3 +220,128 @@ def test_bad_context_shape():
     neuron = DynamicThresholdLIF()
     with pytest.raises(ValueError, match='context'):
         neuron(_x(4, 2, 8), context=torch.zeros(3, 2, 8))
+
+
+# ------------------------------------- stated defaults and the fused kernel
+def test_dynamic_threshold_defaults_are_the_stated_design():
+    """[S] entropy of the step output drives the threshold (causal: the
+    previous step's output); [I] values pinned by value."""
+    neuron = NEURONS.build(dict(type='DynamicThresholdLIF'))
+    assert neuron.entropy_source == 'prev_output'
+    assert (neuron.v_th_min, neuron.v_threshold, neuron.v_th_max) == (
+        0.5, 1.0, 1.5)
+    assert neuron.tau == 2.0 and neuron.v_reset == 0.0
+    assert neuron.uses_context
+    assert torch.nn.functional.softplus(neuron.gain_raw).item() == \
+        pytest.approx(4.0)
+    assert neuron.glp_weight.item() == 0.0
+    assert neuron.entropy_center == 0.5
+    # V_th = v_threshold at E = c, g = 0
+    assert neuron.threshold(torch.tensor(0.5)).item() == pytest.approx(1.0)
+    # first step after a reset: E_0 = 0 -> V_th = 0.5 + sigmoid(-2)
+    x = torch.zeros(2, 1, 4)
+    neuron(x)
+    th = neuron.last_threshold[:, 0, 0]
+    assert th[0].item() == pytest.approx(
+        0.5 + torch.sigmoid(torch.tensor(-2.0)).item(), abs=1e-6)
+
+
+def test_prev_output_threshold_reads_previous_step_entropy():
+    """Step 1's threshold follows the Bernoulli entropy (bits) of the
+    fraction of channels that fired at step 0: half firing -> E = 1."""
+    neuron = DynamicThresholdLIF()
+    x = torch.zeros(2, 2, 4)
+    x[0, 0, :2] = 10.0   # token 0: 2 of 4 channels fire -> rate 0.5, E = 1
+    x[0, 1, :] = 10.0    # token 1: all fire -> rate 1, E = 0
+    spikes = neuron(x)
+    assert spikes[0, 0].tolist() == [1.0, 1.0, 0.0, 0.0]
+    th = neuron.last_threshold[1, :, 0]
+    expect_hi = 0.5 + torch.sigmoid(torch.tensor(4.0 * 0.5)).item()
+    expect_lo = 0.5 + torch.sigmoid(torch.tensor(-4.0 * 0.5)).item()
+    assert th.tolist() == pytest.approx([expect_hi, expect_lo], abs=1e-6)
+    assert neuron.prev_rate[:, 0].tolist() == [0.0, 0.0]  # step 1 silent
+
+
+def _run(neuron, x, ctx, weight, fast=True):
+    if not fast:
+        neuron._fast_path = lambda x_seq: None
+    x = x.clone().requires_grad_()
+    c = ctx.clone().requires_grad_()
+    out = neuron(x.expand(weight.shape), context=c)
+    (out * weight).sum().backward()
+    grads = {k: p.grad.clone() for k, p in neuron.named_parameters()}
+    return out.detach(), neuron.last_threshold, x.grad, c.grad, grads
+
+
+@pytest.mark.parametrize('source', ['prev_output', 'input'])
+@pytest.mark.parametrize('v_reset', [0.0, None])
+@pytest.mark.parametrize('detach_reset', [False, True])
+@pytest.mark.parametrize('steps_in', [1, 5])
+def test_fused_kernel_equals_autograd_reference(source, v_reset,
+                                                detach_reset, steps_in):
+    """The hand-written backward equals autograd through the reference loop
+    (also for an input that is the same at every step, read once)."""
+    x = _x(steps_in, 3, 4, 16)
+    ctx = _x(5, 3, 4, 16, seed=1, scale=1.0)
+    weight = _x(5, 3, 4, 16, seed=2, scale=1.0)
+    kwargs = dict(entropy_source=source, v_reset=v_reset, glp_weight=0.7,
+                  detach_reset=detach_reset)
+    fast = _run(DynamicThresholdLIF(**kwargs), x, ctx, weight)
+    ref = _run(DynamicThresholdLIF(**kwargs), x, ctx, weight, fast=False)
+    assert torch.equal(fast[0], ref[0])
+    assert 0 < fast[0].mean() < 1
+    assert torch.allclose(fast[1], ref[1])
+    assert torch.allclose(fast[2], ref[2], atol=1e-6)
+    assert torch.allclose(fast[3], ref[3], atol=1e-6)
+    assert fast[2].abs().sum() > 0
+    for name, grad in ref[4].items():
+        assert torch.allclose(fast[4][name], grad, atol=1e-5), name
+
+
+def test_fused_kernel_is_used_by_default(monkeypatch):
+    from stftbox.models.neurons import dynamic_threshold_lif as module
+    calls = []
+    orig = module.DynamicThresholdLIFFunction.apply
+    monkeypatch.setattr(module.DynamicThresholdLIFFunction, 'apply',
+                        lambda *a: calls.append(a[0].shape) or orig(*a))
+    neuron = DynamicThresholdLIF()
+    base = _x(1, 2, 3, 8)
+    neuron(base.expand(4, 2, 3, 8))
+    # the stride-0 input over T is read once: [1, N, C], not [T, N, C]
+    assert calls == [torch.Size([1, 6, 8])]
+    DynamicThresholdLIF(entropy_source='membrane')(_x(4, 2, 8))
+    assert len(calls) == 1  # 'membrane' runs the reference loop
+
+
+def test_silent_tokens_give_finite_gradients():
+    """Entropy slope is clamped: a token that never fires (rate 0) gives
+    finite gradients (H_b has an infinite slope at 0)."""
+    neuron = DynamicThresholdLIF(glp_weight=0.3)
+    x = _x(6, 2, 3, 16, scale=0.3).requires_grad_()  # mostly silent
+    x.data[:, 0] = -5.0                              # sample 0 silent
+    out = neuron(x, context=torch.ones_like(x))
+    (out.sum() + out[:, 1].square().sum()).backward()
+    assert torch.isfinite(x.grad).all()
+    for p in neuron.parameters():
+        assert torch.isfinite(p.grad).all()
+
+
+def test_no_context_builds_no_glp_weight():
+    neuron = DynamicThresholdLIF(uses_context=False)
+    assert 'glp_weight' not in dict(neuron.named_parameters())
+    assert not neuron.uses_context
+    x = _x(3, 2, 8)
+    # a context is ignored
+    ref = neuron(x)
+    functional.reset_net(neuron)
+    assert torch.equal(neuron(x, context=torch.full_like(x, 9.0)), ref)
+
+
+def test_firing_rate_recording_switch():
+    neuron = DynamicThresholdLIF()
+    neuron.record_firing_rate = False
+    neuron(_x(3, 2, 8))
+    assert neuron.firing_rate is None
+    neuron.record_firing_rate = True
+    out = neuron(_x(3, 2, 8))
+    assert float(neuron.firing_rate) == pytest.approx(out.mean().item())

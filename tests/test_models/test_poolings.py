@@ -25,7 +25,7 @@ def _ref(fn, x, k, **kwargs):
 @pytest.mark.parametrize('cip', [False, True])
 def test_glp_ends_equal_max_and_avg_pooling(k, mix_activation, cip):
     glp = GlobalLocalPooling(kernel_size=k, mix_activation=mix_activation,
-                             count_include_pad=cip)
+                             count_include_pad=cip, form='convex')
     x = _x(3, 2, 7, 4)
     glp.set_mix(1.0)
     assert glp.mix.item() == 1.0
@@ -36,8 +36,67 @@ def test_glp_ends_equal_max_and_avg_pooling(k, mix_activation, cip):
                                     count_include_pad=cip))
 
 
+@pytest.mark.parametrize('k', [1, 3, 5])
+def test_glp_paper_form_ends_by_value(k):
+    """[S] P = (P_max + P_avg) / 2 + beta P_max + (1 - beta) P_avg: at
+    beta = 1 it is 1.5 P_max + 0.5 P_avg, at beta = 0 0.5 P_max + 1.5 P_avg
+    (the weights always sum to 2)."""
+    glp = GlobalLocalPooling(kernel_size=k)
+    x = _x(3, 2, 7, 4)
+    p_max = _ref(F.max_pool1d, x, k)
+    p_avg = _ref(F.avg_pool1d, x, k, count_include_pad=False)
+    glp.set_mix(1.0)
+    assert glp.mix.item() == 1.0
+    assert torch.allclose(glp(x), 1.5 * p_max + 0.5 * p_avg, atol=1e-6)
+    glp.set_mix(0.0)
+    assert glp.mix.item() == 0.0
+    assert torch.allclose(glp(x), 0.5 * p_max + 1.5 * p_avg, atol=1e-6)
+    # a constant input c gives 2 c (weights sum to 2), whatever beta
+    glp.set_mix(0.3)
+    const = torch.full((2, 5, 3), 0.7)
+    assert torch.allclose(glp(const), torch.full_like(const, 1.4))
+
+
+def test_glp_defaults_are_the_stated_design():
+    """Defaults pinned by value: form 'paper' [S], sigmoid-squashed
+    learnable beta [S] starting at 0.5 [I], window 3 [I]."""
+    glp = POOLINGS.build(dict(type='GlobalLocalPooling'))
+    assert glp.form == 'paper'
+    assert glp.mix_activation == 'sigmoid'
+    assert glp.kernel_size == 3
+    assert isinstance(glp.beta, torch.nn.Parameter)
+    assert glp.beta.item() == 0.0  # sigmoid(0) = 0.5
+    assert glp.mix.item() == 0.5
+    x = _x(2, 6, 5)
+    p_max = _ref(F.max_pool1d, x, 3)
+    p_avg = _ref(F.avg_pool1d, x, 3, count_include_pad=False)
+    # beta = 0.5: (0.5 + 0.5) P_max + (1.5 - 0.5) P_avg
+    assert torch.allclose(glp(x), p_max + p_avg, atol=1e-6)
+    with torch.no_grad():
+        glp.beta.fill_(2.0)
+    b = torch.sigmoid(torch.tensor(2.0)).item()
+    assert torch.allclose(glp(x), (0.5 + b) * p_max + (1.5 - b) * p_avg,
+                          atol=1e-6)
+
+
+def test_unpadded_mask_takes_the_unmasked_path(monkeypatch):
+    glp = GlobalLocalPooling()
+    x = _x(2, 6, 5)
+    calls = []
+    orig = torch.Tensor.masked_fill
+    monkeypatch.setattr(torch.Tensor, 'masked_fill',
+                        lambda self, *a: calls.append(1) or orig(self, *a))
+    out = glp(x, torch.zeros(2, 6, dtype=torch.bool))
+    assert calls == []  # no masking work when nothing is padded
+    assert torch.equal(out, glp(x))
+    mask = torch.zeros(2, 6, dtype=torch.bool)
+    mask[0, -1] = True
+    glp(x, mask)
+    assert calls  # and the masked path when something is
+
+
 def test_glp_is_convex_mix_in_between():
-    glp = GlobalLocalPooling(init_mix=0.3)
+    glp = GlobalLocalPooling(init_mix=0.3, form='convex', mix_activation='clamp')
     x = _x(2, 6, 5)
     expected = 0.3 * _ref(F.max_pool1d, x, 3) + 0.7 * _ref(
         F.avg_pool1d, x, 3, count_include_pad=False)
@@ -47,7 +106,8 @@ def test_glp_is_convex_mix_in_between():
 
 
 def test_glp_paper_form():
-    glp = GlobalLocalPooling(form='paper', init_mix=0.25)
+    glp = GlobalLocalPooling(form='paper', init_mix=0.25,
+                             mix_activation='clamp')
     x = _x(2, 6, 5)
     p_max = _ref(F.max_pool1d, x, 3)
     p_avg = _ref(F.avg_pool1d, x, 3, count_include_pad=False)

@@ -214,3 +214,141 @@ def test_tsf_errors():
         TimeStepFactor(input_dependent=True)
     with pytest.raises(ValueError):
         TimeStepFactor(time_steps=0)
+
+
+# ------------------------------------------- stated defaults, by value
+def test_branch_defaults_are_the_stated_design():
+    branch = SNNBranch(C, D)
+    assert branch.time_steps == 10                       # [P]
+    assert len(branch.blocks) == 3                       # [S]
+    for block in branch.blocks:
+        assert block.layer_type == 'conv1d'              # [S] Conv+LIF
+        assert isinstance(block.proj, torch.nn.Conv1d)
+        assert block.proj.kernel_size == (3, )           # [I]
+        assert block.proj.padding == (1, )
+        assert block.modulation == 'residual_gate'       # [S]
+        assert block.pooling.form == 'paper'             # [S]
+        assert block.pooling.mix_activation == 'sigmoid'  # [S]
+        assert block.pooling.mix.item() == 0.5           # [I]
+        assert block.neuron.entropy_source == 'prev_output'  # [S]
+        assert block.neuron.uses_context
+        assert isinstance(block.norm, torch.nn.LayerNorm)  # [I]
+    assert branch.windows_within_segments is True        # [I]
+    assert branch.memory_saving is False                 # [I]
+    assert isinstance(branch.tsf, TimeStepFactor)        # [A]
+
+
+def test_paper_config_pins_the_snn_design():
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(repo, 'configs/stft_vggsound.py'))
+    snn = cfg.model.backbone.snn_branch
+    assert (snn.time_steps, snn.num_blocks, snn.layer_type,
+            snn.kernel_size) == (10, 3, 'conv1d', 3)
+    assert snn.pooling == dict(type='GlobalLocalPooling', kernel_size=3,
+                               form='paper', mix_activation='sigmoid')
+    assert snn.modulation == 'residual_gate'
+    assert snn.windows_within_segments is True
+    assert snn.neuron.type == 'DynamicThresholdLIF'
+    model = MODELS.build(cfg.model)
+    branch = model.backbone.snn_branch
+    assert branch.blocks[0].neuron.entropy_source == 'prev_output'
+    assert branch.blocks[0].proj.weight.shape == (512, 512, 3)
+
+
+def test_no_pooling_builds_no_context_parameters():
+    branch = _branch(pooling=None)
+    names = [n for n, _ in branch.named_parameters()]
+    assert not any('glp_weight' in n or 'beta' in n for n in names)
+    out = branch(_x())
+    out['embedding'].sum().backward()
+    assert all(p.grad is not None for p in branch.parameters())
+
+
+def test_pooling_feeding_nothing_is_not_built():
+    branch = _branch(neuron=dict(type='LIFNode'), modulation='none')
+    assert all(block.pooling is None for block in branch.blocks)
+    kept = _branch(neuron=dict(type='LIFNode'))  # gate uses the pooling
+    assert all(block.pooling is not None for block in kept.blocks)
+
+
+# ------------------------------------------------ windows within modality
+def test_insert_segment_gaps_by_value():
+    from stftbox.models.backbones.snn_branch import insert_segment_gaps
+    x = torch.arange(1., 6.).view(1, 5, 1).repeat(2, 1, 1)
+    mask = torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
+    seg = torch.tensor([[0, 0, 1, 1, 1], [0, 1, 1, 0, 0]])
+    out, new_mask = insert_segment_gaps(x, mask, seg, gap=1)
+    assert out.shape == (2, 6, 1)
+    assert out[0, :, 0].tolist() == [1., 2., 0., 3., 4., 5.]
+    assert new_mask[0].tolist() == [False, False, True, False, False, False]
+    # clip 1: boundary between its tokens 0 and 1; padded tail stays padded
+    assert out[1, :4, 0].tolist() == [1., 0., 2., 3.]
+    assert new_mask[1].tolist() == [False, True, False, False, True, True]
+    same, same_mask = insert_segment_gaps(x, mask, seg, gap=0)
+    assert same is x and same_mask is mask
+
+
+def _last_block_valid_spikes(branch, x, mask, seg):
+    seen = []
+    hook = branch.blocks[-1].register_forward_hook(
+        lambda m, i, o: seen.append((o.detach(), i[1])))
+    branch(x, mask, seg)
+    hook.remove()
+    spikes, valid = seen[0]
+    valid = torch.ones(spikes.shape[1:3], dtype=torch.bool) \
+        if valid is None else valid
+    return spikes[:, 0][:, valid[0]]                     # [T, L_valid, D]
+
+
+@pytest.mark.parametrize('within', [True, False])
+def test_windows_do_not_straddle_the_modality_boundary(within):
+    """Video tokens' spikes do not depend on the audio tokens when windows
+    stay within segments (every other operation is per token); they do
+    when windows straddle the boundary."""
+    branch = _branch(windows_within_segments=within, num_blocks=1).eval()
+    seg = torch.tensor([[0, 0, 0, 1, 1]])
+    x = _x(batch=1)
+    x_other = x.clone()
+    x_other[0, 2] = -40.0 * x[0, 2].sign()  # change the last audio token
+    video = _last_block_valid_spikes(branch, x, None, seg)[:, 3:]
+    video_other = _last_block_valid_spikes(branch, x_other, None, seg)[:, 3:]
+    assert torch.equal(video, video_other) == within
+
+
+def test_segments_keep_batch_independence():
+    branch = _branch().eval()
+    x = _x()
+    mask = torch.zeros(3, L, dtype=torch.bool)
+    mask[1, 3:] = True
+    seg = torch.tensor([[0, 0, 1, 1, 1], [0, 1, 1, 0, 0], [0, 0, 0, 0, 1]])
+    out = branch(x, mask, seg)
+    alone = branch(x[1:2, :3], None, seg[1:2, :3])
+    assert torch.allclose(out['embedding'][1], alone['embedding'][0],
+                          atol=1e-6)
+    assert torch.allclose(out['step_outputs'][:, 1],
+                          alone['step_outputs'][:, 0], atol=1e-6)
+
+
+# ----------------------------------------------------------- memory saving
+@pytest.mark.parametrize('kwargs', [dict(), dict(layer_type='linear',
+                                                 pooling=None)])
+def test_memory_saving_gives_the_same_outputs_and_gradients(kwargs):
+    x = _x()
+    mask = torch.zeros(3, L, dtype=torch.bool)
+    mask[2, 2:] = True
+    results = []
+    for saving in (False, True):
+        branch = _branch(memory_saving=saving, **kwargs).train()
+        out = branch(x, mask)
+        (out['embedding'].square().sum() + out['step_outputs'].sum()
+         ).backward()
+        results.append((out['embedding'].detach(),
+                        [p.grad.clone() for p in branch.parameters()]))
+    (e0, g0), (e1, g1) = results
+    assert torch.equal(e0, e1)
+    assert len(g0) == len(g1)
+    for a, b in zip(g0, g1):
+        assert torch.allclose(a, b, atol=1e-6)

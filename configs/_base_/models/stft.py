@@ -13,11 +13,22 @@ model = dict(
         encoder=dict(type='ModalityEncoder', dropout=0.1),
         snn_branch=dict(
             type='SNNBranch',
-            time_steps=10,
-            num_blocks=3,
+            time_steps=10,                   # [P]
+            num_blocks=3,                    # [S]
+            layer_type='conv1d',             # [S] Conv+LIF blocks
+            kernel_size=3,                   # [I]
+            # [S] threshold from the entropy of the step output (the class
+            # default entropy_source='prev_output': causal, the previous
+            # step's output, see DynamicThresholdLIF) and the GLP cue
             neuron=dict(type='DynamicThresholdLIF',
                         surrogate=dict(type='ATan', alpha=2.0)),
-            pooling=dict(type='GlobalLocalPooling', kernel_size=3),
+            # [S] P = (P_max + P_avg) / 2 + b P_max + (1 - b) P_avg with a
+            # learnable, sigmoid-squashed b; window 3 [I]
+            pooling=dict(type='GlobalLocalPooling', kernel_size=3,
+                         form='paper', mix_activation='sigmoid'),
+            modulation='residual_gate',      # [S] u * (1 + sigmoid(P))
+            windows_within_segments=True,    # [I] no window across a/v
+            memory_saving=False,             # [I] memopt checkpointing
             tsf=dict(type='TimeStepFactor', time_steps=10),
             dropout=0.1),
         transformer_branch=dict(

@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Union
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from stftbox.models.utils import firing_rates
+from stftbox.models.utils import firing_rates, set_firing_rate_recording
 from stftbox.registry import HOOKS
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
@@ -23,6 +23,12 @@ class SpikeStatsHook(Hook):
     neuron per step) and send them to the visualiser backends. The hook
     runs at NORMAL priority, before ``LoggerHook`` (BELOW_NORMAL) of the
     same iteration.
+
+    Firing rates cost one reduction over each layer's spikes, so the hook
+    computes them only when it logs: before every training iteration it
+    switches the layers' recording on for the iterations it logs and off
+    for the others (:func:`~stftbox.models.utils.set_firing_rate_recording`)
+    and switches it back on after the run.
 
     Args:
         interval (int): log every ``interval`` train iterations, >= 1.
@@ -44,16 +50,27 @@ class SpikeStatsHook(Hook):
         self.prefix = prefix
         self.log_mean = log_mean
 
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch: DATA_BATCH = None) -> None:
+        set_firing_rate_recording(
+            self._model(runner),
+            self.every_n_train_iters(runner, self.interval))
+
+    def after_run(self, runner) -> None:
+        set_firing_rate_recording(self._model(runner), True)
+
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[Union[dict, Sequence]] = None
                          ) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
-        rates = firing_rates(model)
+        rates = firing_rates(self._model(runner))
         if not rates:
             return
         hub = runner.message_hub

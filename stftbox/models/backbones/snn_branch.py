@@ -13,12 +13,95 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from spikingjelly.activation_based import functional as sj_functional
+from spikingjelly.activation_based import memopt as sj_memopt
 
 from stftbox.registry import MODELS, NEURONS, POOLINGS
 
-__all__ = ['SNNBranch', 'SpikingBlock', 'MaskedBatchNorm']
+__all__ = ['SNNBranch', 'SpikingBlock', 'MaskedBatchNorm',
+           'insert_segment_gaps', 'join_modalities']
 
 _MODULATIONS = ('residual_gate', 'gate', 'add', 'none')
+
+
+def join_modalities(audio: torch.Tensor, video: torch.Tensor,
+                    audio_padding_mask: torch.Tensor,
+                    video_padding_mask: torch.Tensor) -> tuple:
+    """Join audio and video tokens into the SNN branch's one sequence.
+
+    Every clip's valid steps are moved to the front in order, padding last:
+    ``[its audio steps, its video steps, padding]`` whatever the other clips
+    of the batch (a clip's sequence, and so its local windows, do not depend
+    on the batch).
+
+    Args:
+        audio (Tensor): ``[B, La, C]``; video (Tensor): ``[B, Lv, C]``.
+        audio_padding_mask (Tensor): ``[B, La]`` bool, True = padded.
+        video_padding_mask (Tensor): ``[B, Lv]`` bool, True = padded.
+
+    Returns:
+        tuple: ``x [B, La + Lv, C]``, ``padding_mask [B, La + Lv]`` and
+        ``segment_ids [B, La + Lv]`` (int64, 0 = audio, 1 = video), the
+        arguments of :meth:`SNNBranch.forward`.
+    """
+    x = torch.cat([audio, video], dim=1)
+    mask = torch.cat([audio_padding_mask, video_padding_mask], dim=1)
+    seg = torch.cat([torch.zeros_like(audio_padding_mask, dtype=torch.long),
+                     torch.ones_like(video_padding_mask, dtype=torch.long)],
+                    dim=1)
+    order = torch.sort(mask.to(torch.uint8), dim=1, stable=True).indices
+    x = x.gather(1, order.unsqueeze(-1).expand_as(x))
+    return x, mask.gather(1, order), seg.gather(1, order)
+
+
+def insert_segment_gaps(x: torch.Tensor, padding_mask: torch.Tensor,
+                        segment_ids: torch.Tensor, gap: int) -> tuple:
+    """Insert ``gap`` padded tokens wherever two neighbouring valid tokens
+    belong to different segments (e.g. the audio/video boundary).
+
+    A local window of half-width ``<= gap`` (pooling, Conv1d) then never
+    straddles a boundary: masked poolings skip the gap as padding and a
+    zero-padded Conv1d sees zeros there, i.e. each segment is processed as
+    its own sequence, while everything stays one batched tensor. A clip's
+    valid tokens are expected contiguous, padding last (as
+    :func:`join_modalities` packs them); a boundary is only seen between
+    two neighbouring valid tokens.
+
+    Args:
+        x (Tensor): ``[B, L, C]``.
+        padding_mask (Tensor): ``[B, L]`` bool, True = padded.
+        segment_ids (Tensor): ``[B, L]`` integer segment of each token.
+        gap (int): tokens to insert per boundary, >= 0.
+
+    Returns:
+        tuple: ``x [B, L', C]`` (zeros in the gaps) and its padding mask
+        ``[B, L']`` (gaps True), ``L' = L + gap * (most boundaries of a
+        clip)``; unchanged inputs when ``gap == 0`` or no clip has a
+        boundary.
+
+    Raises:
+        ValueError: ``segment_ids`` not ``[B, L]`` or ``gap < 0``.
+    """
+    if gap < 0:
+        raise ValueError(f'gap must be >= 0, got {gap}')
+    if segment_ids.shape != padding_mask.shape:
+        raise ValueError(f'segment_ids must be [B, L] = '
+                         f'{tuple(padding_mask.shape)}, got '
+                         f'{tuple(segment_ids.shape)}')
+    valid = ~padding_mask
+    change = torch.zeros_like(valid)
+    change[:, 1:] = ((segment_ids[:, 1:] != segment_ids[:, :-1])
+                     & valid[:, 1:] & valid[:, :-1])
+    most = int(change.sum(1).max()) if change.numel() else 0
+    if gap == 0 or most == 0:
+        return x, padding_mask
+    pos = torch.arange(x.shape[1], device=x.device) + gap * change.long(
+    ).cumsum(1)                                                # [B, L]
+    length = x.shape[1] + gap * most
+    out = x.new_zeros((x.shape[0], length, x.shape[2]))
+    out.scatter_(1, pos.unsqueeze(-1).expand_as(x), x)
+    new_mask = padding_mask.new_ones((x.shape[0], length))
+    new_mask.scatter_(1, pos, padding_mask)
+    return out, new_mask
 
 
 class MaskedBatchNorm(nn.BatchNorm1d):
@@ -26,10 +109,14 @@ class MaskedBatchNorm(nn.BatchNorm1d):
     uses only valid tokens for its statistics; padded outputs are 0.
 
     Forward: ``x [..., L, C]``, ``valid [..., L]`` bool (True = real token)
-    -> ``[..., L, C]``.
+    or None (all valid) -> ``[..., L, C]``.
     """
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor,
+                valid: Optional[torch.Tensor]) -> torch.Tensor:
+        if valid is None:
+            return super().forward(x.reshape(-1, x.shape[-1])).reshape(
+                x.shape)
         valid = valid.expand(x.shape[:-1])
         out = x.new_zeros(x.shape)
         out[valid] = super().forward(x[valid])
@@ -39,13 +126,13 @@ class MaskedBatchNorm(nn.BatchNorm1d):
 class _MaskedLayerNorm(nn.LayerNorm):
     """LayerNorm with the masked signature (per token, mask not needed)."""
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid) -> torch.Tensor:
         return super().forward(x)
 
 
 class _NoNorm(nn.Module):
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid) -> torch.Tensor:
         return x
 
 
@@ -59,15 +146,30 @@ def _build_norm(norm: Optional[str], dims: int) -> nn.Module:
     raise ValueError(f"norm must be 'LN', 'BN' or None, got {norm!r}")
 
 
+def _neuron_reads_context(cfg: dict) -> bool:
+    """Whether the neuron of ``cfg`` would read a ``context``."""
+    cls = cfg.get('type')
+    if isinstance(cls, str):
+        cls = NEURONS.get(cls)
+    return bool(cfg.get('uses_context', getattr(cls, 'uses_context', False)))
+
+
 class SpikingBlock(nn.Module):
-    """One block: ``Linear | Conv1d -> norm -> dropout -> GLP-modulated
+    """One block: ``Conv1d | Linear -> norm -> dropout -> GLP-modulated
     input -> spiking neuron``, vectorised over all leading axes.
+
+    Only what is used is built: without pooling, a context-reading neuron
+    (e.g. :class:`~stftbox.models.neurons.DynamicThresholdLIF`) is built
+    with ``uses_context=False`` (no GLP weight); with ``modulation='none'``
+    and a neuron that reads no context, the pooling would feed nothing and
+    is not built.
 
     Args:
         in_channels (int): input feature size ``C``.
         out_channels (int): output size ``D``.
-        layer_type (str): ``'linear'`` (per token) or ``'conv1d'`` (along
-            the tokens, kernel ``kernel_size``, zero padding).
+        layer_type (str): ``'conv1d'`` (along the tokens, kernel
+            ``kernel_size``, zero padding, [S] Conv+LIF) or ``'linear'``
+            (per token).
         kernel_size (int): odd kernel of the Conv1d.
         norm (str | None): ``'LN'`` | ``'BN'`` (masked statistics) | None.
         neuron (dict): ``NEURONS`` config.
@@ -82,12 +184,17 @@ class SpikingBlock(nn.Module):
 
     Forward:
         ``x [*, L, C]`` (``*`` = ``T, B``; or ``B`` with ``time_steps`` to
-        expand the neuron input to ``[T, B, L, D]``), ``valid [*, L]`` bool
+        expand the neuron input to ``[T, B, L, D]`` as a stride-0 view),
+        zero on padded tokens; ``valid [*, L]`` bool or None (all valid)
         -> spikes ``[T, B, L, D]`` in {0, 1}, zero on padded tokens.
+
+    Raises:
+        ValueError: unknown ``layer_type`` / ``modulation``, even
+            ``kernel_size``.
     """
 
     def __init__(self, in_channels: int, out_channels: int,
-                 layer_type: str = 'linear', kernel_size: int = 3,
+                 layer_type: str = 'conv1d', kernel_size: int = 3,
                  norm: Optional[str] = 'LN',
                  neuron: dict = dict(type='DynamicThresholdLIF'),
                  pooling: Optional[dict] = dict(type='GlobalLocalPooling'),
@@ -107,12 +214,26 @@ class SpikingBlock(nn.Module):
             raise ValueError(f'modulation must be one of {_MODULATIONS}, got '
                              f'{modulation!r}')
         self.layer_type = layer_type
+        self.kernel_size = int(kernel_size) if layer_type == 'conv1d' else 1
         self.norm = _build_norm(norm, out_channels)
         self.drop = nn.Dropout(dropout)
+        neuron = copy.deepcopy(dict(neuron))
+        reads_context = _neuron_reads_context(neuron)
+        if pooling is not None and modulation == 'none' and not reads_context:
+            pooling = None  # its output would feed nothing
+        if pooling is None and reads_context:
+            neuron['uses_context'] = False
         self.pooling = (POOLINGS.build(copy.deepcopy(pooling))
                         if pooling is not None else None)
         self.modulation = modulation
-        self.neuron = NEURONS.build(copy.deepcopy(neuron))
+        self.neuron = NEURONS.build(neuron)
+
+    @property
+    def half_window(self) -> int:
+        """Largest half-width of this block's local windows along the tokens
+        (Conv1d and pooling), in tokens."""
+        pool = getattr(self.pooling, 'kernel_size', 1) if self.pooling else 1
+        return max(self.kernel_size, pool) // 2
 
     def _project(self, x: torch.Tensor) -> torch.Tensor:
         if self.layer_type == 'linear':
@@ -121,31 +242,33 @@ class SpikingBlock(nn.Module):
         y = self.proj(x.reshape(-1, length, chans).transpose(1, 2))
         return y.transpose(1, 2).reshape(*lead, length, -1)
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor,
+    def forward(self, x: torch.Tensor, valid: Optional[torch.Tensor],
                 time_steps: Optional[int] = None) -> torch.Tensor:
-        vmask = valid.unsqueeze(-1).to(x.dtype)
-        u = self._project(x * vmask)
+        vmask = None if valid is None else valid.unsqueeze(-1).to(x.dtype)
+        u = self._project(x)
         u = self.drop(self.norm(u, valid))
         ctx = None
         if self.pooling is not None:
-            ctx = self.pooling(u, ~valid)
+            ctx = self.pooling(u, None if valid is None else ~valid)
             if self.modulation == 'residual_gate':
                 u = u * (1.0 + torch.sigmoid(ctx))
             elif self.modulation == 'gate':
                 u = u * torch.sigmoid(ctx)
             elif self.modulation == 'add':
                 u = u + ctx
-        u = u * vmask
+        if vmask is not None:
+            u = u * vmask
         if time_steps is not None:  # direct encoding: same input every step
             u = u.unsqueeze(0).expand(time_steps, *u.shape)
-            vmask = vmask.unsqueeze(0)
+            if vmask is not None:
+                vmask = vmask.unsqueeze(0)
             if ctx is not None:
                 ctx = ctx.unsqueeze(0).expand(time_steps, *ctx.shape)
         if ctx is not None and getattr(self.neuron, 'uses_context', False):
             spikes = self.neuron(u, context=ctx)
         else:
             spikes = self.neuron(u)
-        return spikes * vmask
+        return spikes if vmask is None else spikes * vmask
 
 
 @MODELS.register_module()
@@ -154,16 +277,17 @@ class SNNBranch(BaseModule):
 
     Direct encoding: the tokens are the same input at each of ``T`` steps;
     ``num_blocks`` :class:`SpikingBlock` s run multi-step, vectorised over
-    ``T x B`` (only the neurons loop over ``T``); the last block's spikes
-    are averaged over the valid tokens per step and the steps are combined
-    by the TSF. Because the layers before the first neuron are stateless,
-    the first block's pre-activation is computed once on ``[B, L, C]`` and
-    broadcast over ``T``, which equals repeating the input ``T`` times
-    (except that dropout then shares one mask across steps). All neuron
-    states are reset at the start of every forward, so a sample's output
-    does not depend on earlier batches; padded tokens are zeroed before
-    every layer, excluded from pooling windows / BN statistics / the token
-    mean, and cannot change the valid tokens' outputs.
+    ``T x B``; the last block's spikes are averaged over the valid tokens
+    per step and the steps are combined by the TSF. Because the layers
+    before the first neuron are stateless, the first block's pre-activation
+    and GLP are computed once on ``[B, L, C]`` and broadcast over ``T`` as a
+    stride-0 view (which the dynamic-threshold neuron reads once), which
+    equals repeating the input ``T`` times (except that dropout then shares
+    one mask across steps). All neuron states are reset at the start of
+    every forward, so a sample's output does not depend on earlier batches;
+    padded tokens are zeroed before every layer, excluded from pooling
+    windows / BN statistics / the token mean, and cannot change the valid
+    tokens' outputs. When nothing is padded, no mask is applied at all.
 
     Args:
         in_channels (int): token feature size ``C``.
@@ -178,18 +302,38 @@ class SNNBranch(BaseModule):
             (``time_steps`` / ``in_channels`` filled in when absent); None =
             plain mean over steps. Default ``dict(type='TimeStepFactor')`` [A].
         dropout (float): dropout on each block's pre-activation. Default 0.
-        layer_type (str): ``'linear'`` (default [I]) or ``'conv1d'`` (along
-            tokens; [S] names Conv+LIF blocks).
+        layer_type (str): ``'conv1d'`` (default, [S] "Conv+LIF blocks";
+            along the tokens) or ``'linear'`` ([I], the earlier default).
         kernel_size (int): Conv1d kernel (odd). Default 3 [I].
         norm (str | None): ``'LN'`` (default [I]; per token, batch
             independent), ``'BN'`` (masked statistics) or None.
         modulation (str): see :class:`SpikingBlock`. Default
             ``'residual_gate'`` [S].
+        windows_within_segments (bool): keep every local window (GLP and
+            Conv1d) inside one segment of the joined sequence, i.e. inside
+            one modality, given ``segment_ids``. Default True [I]: the
+            sources say nothing; the audio and video steps are not temporal
+            neighbours, so a window across their boundary would mix the
+            last audio step with the first video step as if they were
+            adjacent in time. False = windows straddle the boundary (the
+            earlier behaviour). Implemented by inserting half-window-many
+            padded tokens at each boundary (:func:`insert_segment_gaps`).
+        memory_saving (bool): activation checkpointing of every block in
+            training (spikingjelly ``activation_based.memopt.checkpoint``,
+            the spike inputs of blocks ``>= 1`` stored bit-packed by its
+            ``BitSpikeCompressor``); the blocks' activations are recomputed
+            in the backward pass (each block restarts from the reset neuron
+            state, as in the forward pass). Same outputs and gradients,
+            less memory, slower training step (paper widths, batch 64: peak
+            RSS 2.89 -> 2.37 GB, SNN forward + backward ~1.4x as long; see
+            docs/method.md "Our SNN branch, as implemented"). Default False
+            [I].
         init_cfg (dict | None): mmengine init config.
 
     Forward:
         ``x [B, L, C]`` float, ``padding_mask [B, L]`` bool (True = padded)
-        or None -> ``dict(embedding=[B, D], step_outputs=[T, B, D])``:
+        or None, ``segment_ids [B, L]`` int or None (one segment) ->
+        ``dict(embedding=[B, D], step_outputs=[T, B, D])``:
         ``step_outputs[t, b]`` is the firing rate (spikes per token, in
         [0, 1]) of the last block at step ``t`` averaged over the valid
         tokens of sample ``b`` (0 when it has none); ``embedding`` is the
@@ -197,7 +341,7 @@ class SNNBranch(BaseModule):
 
     Raises:
         ValueError: bad sizes / options, ``x`` not ``[B, L, in_channels]``
-            or a mask not ``[B, L]``.
+            or a mask / segment ids not ``[B, L]``.
     """
 
     def __init__(self,
@@ -209,10 +353,12 @@ class SNNBranch(BaseModule):
                  pooling: Optional[dict] = dict(type='GlobalLocalPooling'),
                  tsf: Optional[dict] = dict(type='TimeStepFactor'),
                  dropout: float = 0.0,
-                 layer_type: str = 'linear',
+                 layer_type: str = 'conv1d',
                  kernel_size: int = 3,
                  norm: Optional[str] = 'LN',
                  modulation: str = 'residual_gate',
+                 windows_within_segments: bool = True,
+                 memory_saving: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if time_steps < 1 or num_blocks < 1:
@@ -221,6 +367,8 @@ class SNNBranch(BaseModule):
         self.in_channels = in_channels
         self.embed_dims = embed_dims
         self.time_steps = int(time_steps)
+        self.windows_within_segments = bool(windows_within_segments)
+        self.memory_saving = bool(memory_saving)
         self.blocks = nn.ModuleList([
             SpikingBlock(in_channels if i == 0 else embed_dims, embed_dims,
                          layer_type=layer_type, kernel_size=kernel_size,
@@ -236,25 +384,60 @@ class SNNBranch(BaseModule):
         else:
             self.tsf = None
 
-    def forward(self, x: torch.Tensor,
-                padding_mask: Optional[torch.Tensor] = None) -> dict:
+    def _check(self, x, padding_mask, segment_ids) -> None:
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise ValueError(f'SNNBranch expects x [B, L, {self.in_channels}]'
                              f', got {tuple(x.shape)}')
-        if padding_mask is None:
-            padding_mask = x.new_zeros(x.shape[:2], dtype=torch.bool)
-        elif padding_mask.shape != x.shape[:2]:
-            raise ValueError(f'padding_mask must be [B, L] = '
-                             f'{tuple(x.shape[:2])}, got '
-                             f'{tuple(padding_mask.shape)}')
+        for name, t in (('padding_mask', padding_mask),
+                        ('segment_ids', segment_ids)):
+            if t is not None and t.shape != x.shape[:2]:
+                raise ValueError(f'{name} must be [B, L] = '
+                                 f'{tuple(x.shape[:2])}, got '
+                                 f'{tuple(t.shape)}')
+
+    def _run_block(self, index: int, s: torch.Tensor,
+                   valid: Optional[torch.Tensor]) -> torch.Tensor:
+        block = self.blocks[index]
+        steps = self.time_steps if index == 0 else None
+        if not (self.memory_saving and self.training
+                and torch.is_grad_enabled()):
+            return block(s, valid, time_steps=steps)
+
+        def run(inp):
+            # the recomputation in the backward pass must start from the
+            # same (reset) neuron state as the forward pass
+            sj_functional.reset_net(block)
+            return block(inp, valid, time_steps=steps)
+
+        compressor = None if index == 0 else sj_memopt.BitSpikeCompressor()
+        return sj_memopt.checkpoint(run, s, compressor=compressor)
+
+    def forward(self, x: torch.Tensor,
+                padding_mask: Optional[torch.Tensor] = None,
+                segment_ids: Optional[torch.Tensor] = None) -> dict:
+        self._check(x, padding_mask, segment_ids)
         sj_functional.reset_net(self)
-        valid = ~padding_mask.to(torch.bool)                       # [B, L]
-        s = self.blocks[0](x, valid, time_steps=self.time_steps)  # [T,B,L,D]
-        for block in self.blocks[1:]:
-            s = block(s, valid)
-        vmask = valid.unsqueeze(0).unsqueeze(-1).to(s.dtype)       # [1,B,L,1]
-        count = vmask.sum(2).clamp_min(1.0)                        # [1,B,1]
-        step_outputs = (s * vmask).sum(2) / count                  # [T,B,D]
+        if padding_mask is not None:
+            padding_mask = padding_mask.to(torch.bool)
+        if segment_ids is not None and self.windows_within_segments:
+            if padding_mask is None:
+                padding_mask = torch.zeros_like(segment_ids, dtype=torch.bool)
+            gap = max(block.half_window for block in self.blocks)
+            x, padding_mask = insert_segment_gaps(x, padding_mask,
+                                                  segment_ids, gap)
+        valid = None
+        if padding_mask is not None and bool(padding_mask.any()):
+            valid = ~padding_mask                                  # [B, L]
+            x = x * valid.unsqueeze(-1).to(x.dtype)
+        s = self._run_block(0, x, valid)                           # [T,B,L,D]
+        for i in range(1, len(self.blocks)):
+            s = self._run_block(i, s, valid)
+        if valid is None:
+            step_outputs = s.mean(2)                               # [T,B,D]
+        else:
+            vmask = valid.unsqueeze(0).unsqueeze(-1).to(s.dtype)   # [1,B,L,1]
+            count = vmask.sum(2).clamp_min(1.0)                    # [1,B,1]
+            step_outputs = (s * vmask).sum(2) / count
         if self.tsf is not None:
             embedding = self.tsf(step_outputs)
         else:

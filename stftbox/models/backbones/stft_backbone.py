@@ -12,6 +12,7 @@ from typing import Optional
 import torch
 from stftbox.registry import FUSIONS, MODELS
 
+from .snn_branch import join_modalities
 from .two_stream import TwoStreamBackbone, fill_cfg as _fill
 from .two_stream import masked_mse  # noqa: F401 (re-exported)
 
@@ -160,8 +161,7 @@ class STFTBackbone(TwoStreamBackbone):
         a = self.audio_encoder(audio, am)           # [B, La, d]
         v = self.video_encoder(video, vm)           # [B, Lv, d]
 
-        snn = self.snn_branch(*pack_valid_steps(torch.cat([a, v], dim=1),
-                                                torch.cat([am, vm], dim=1)))
+        snn = self.snn_branch(*join_modalities(a, v, am, vm))
         trans = self.transformer_branch(a, v, am, vm)
         r, s = trans['embedding'], snn['embedding']
         if self.multi_scale:

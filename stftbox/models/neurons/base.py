@@ -97,11 +97,16 @@ class SpikeRecordMixin:
       ``context`` (same shape as ``x_seq`` or broadcastable to it) is a
       modulation statistic, e.g. the GLP output; neurons whose
       :attr:`uses_context` is False ignore it.
-    * after each forward, :attr:`firing_rate` holds the mean spike value of
-      that call as a detached 0-d tensor (spikes per neuron per step,
-      dimensionless, in [0, 1]); ``None`` before the first forward. It is not
-      cleared by ``reset()`` / ``functional.reset_net`` so that statistics can
-      be read after a forward pass that started with a reset.
+    * after each forward with :attr:`record_firing_rate` True (the
+      default), :attr:`firing_rate` holds the mean spike value of that call
+      as a detached 0-d tensor (spikes per neuron per step, dimensionless,
+      in [0, 1]); ``None`` before the first recorded forward. It is not
+      cleared by ``reset()`` / ``functional.reset_net`` so that statistics
+      can be read after a forward pass that started with a reset. With
+      :attr:`record_firing_rate` False the mean (one pass over the spikes)
+      is not computed; :class:`~stftbox.engine.hooks.SpikeStatsHook`
+      switches recording on only for the iterations it logs
+      (:func:`~stftbox.models.utils.set_firing_rate_recording`).
     """
 
     #: whether ``forward`` uses its ``context`` argument
@@ -109,8 +114,12 @@ class SpikeRecordMixin:
 
     def _init_record(self) -> None:
         self.firing_rate: Optional[torch.Tensor] = None
+        #: compute :attr:`firing_rate` at each forward
+        self.record_firing_rate: bool = True
 
     def _record(self, spikes: torch.Tensor) -> None:
+        if not getattr(self, 'record_firing_rate', True):
+            return
         with torch.no_grad():
             self.firing_rate = spikes.detach().float().mean()
 

@@ -79,6 +79,8 @@ class BaseTokenPooling(BaseModule):
             raise ValueError(
                 f'padding_mask of shape {tuple(padding_mask.shape)} does not '
                 f'broadcast to x.shape[:-1] = {tuple(x.shape[:-1])}') from err
+        if not bool(padding_mask.any()):  # nothing padded: unmasked path
+            return None
         return ~mask
 
     def max_pool(self, x: torch.Tensor,
@@ -162,28 +164,37 @@ class GlobalLocalPooling(BaseTokenPooling):
     pooling (salient, "local") and local average pooling (smooth, "global"
     context) of the neuron input.
 
-    ``form='convex'`` (default [I]):
-    :math:`P = \lambda P_{max} + (1 - \lambda) P_{avg}` with mix
-    :math:`\lambda \in [0, 1]`; exactly max pooling at :math:`\lambda = 1` and
-    exactly average pooling at :math:`\lambda = 0`.
+    ``form='paper'`` (default, [S] published summaries):
+    :math:`P = \tfrac12(P_{max} + P_{avg}) + \beta P_{max} +
+    (1 - \beta) P_{avg}`, i.e. ``(0.5 + beta) P_max + (1.5 - beta) P_avg``;
+    its weights sum to 2, so it never equals a single pooling: at
+    ``beta = 1`` it is ``1.5 P_max + 0.5 P_avg``, at ``beta = 0`` it is
+    ``0.5 P_max + 1.5 P_avg``.
 
-    ``form='paper'`` ([S] summaries):
-    :math:`P = \tfrac12(P_{max} + P_{avg}) + \lambda P_{max} +
-    (1 - \lambda) P_{avg}`, i.e. ``(0.5 + lambda) P_max + (1.5 - lambda)
-    P_avg``; its weights sum to 2 and it never equals a single pooling,
-    which is why it is not the default.
+    ``form='convex'`` ([I], the earlier default):
+    :math:`P = \beta P_{max} + (1 - \beta) P_{avg}`; exactly max pooling at
+    :math:`\beta = 1` and exactly average pooling at :math:`\beta = 0`.
 
-    The mix is the learnable scalar ``beta`` mapped by ``mix_activation``:
-    ``'clamp'`` (default [I]) ``lambda = clamp(beta, 0, 1)`` (the ends are
-    reachable exactly; no gradient once ``beta`` leaves [0, 1]) or
-    ``'sigmoid'`` ``lambda = sigmoid(beta)`` (smooth, ends only in the limit).
+    The mix is the learnable scalar ``beta_raw`` (attribute ``beta``) mapped
+    by ``mix_activation``: ``'sigmoid'`` (default, [S] "learnable beta
+    squashed by a sigmoid") ``beta = sigmoid(beta_raw)`` (smooth, ends only
+    in the limit) or ``'clamp'`` ([I]) ``beta = clamp(beta_raw, 0, 1)`` (the
+    ends are reachable exactly; no gradient once ``beta_raw`` leaves
+    [0, 1]). How ``P`` then modulates the neuron input (residual sigmoid
+    gate ``u (1 + sigmoid(P))``, [S]) is the block's part
+    (:class:`~stftbox.models.backbones.snn_branch.SpikingBlock`).
+
+    Without padding (mask None or all False) both poolings are single
+    ``F.max_pool1d`` / ``F.avg_pool1d`` calls; the masked path only runs
+    when something is padded.
 
     Args:
         kernel_size (int): odd window length in tokens. Default 3 [I].
-        init_mix (float): initial ``lambda`` in [0, 1] (in (0, 1) for
+        init_mix (float): initial ``beta`` in [0, 1] (in (0, 1) for
             ``'sigmoid'``). Default 0.5 [I].
-        form (str): ``'convex'`` or ``'paper'``.
-        mix_activation (str): ``'clamp'`` or ``'sigmoid'``.
+        form (str): ``'paper'`` (default [S]) or ``'convex'`` [I].
+        mix_activation (str): ``'sigmoid'`` (default [S]) or ``'clamp'``
+            [I].
         learnable (bool): ``beta`` is a parameter (else a buffer).
         count_include_pad (bool): see :class:`BaseTokenPooling`.
         init_cfg (dict | None): mmengine init config.
@@ -197,7 +208,7 @@ class GlobalLocalPooling(BaseTokenPooling):
     """
 
     def __init__(self, kernel_size: int = 3, init_mix: float = 0.5,
-                 form: str = 'convex', mix_activation: str = 'clamp',
+                 form: str = 'paper', mix_activation: str = 'sigmoid',
                  learnable: bool = True, count_include_pad: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(kernel_size, count_include_pad, init_cfg)
@@ -225,14 +236,15 @@ class GlobalLocalPooling(BaseTokenPooling):
 
     @property
     def mix(self) -> torch.Tensor:
-        """The max-pooling weight ``lambda`` (0-d tensor in [0, 1])."""
+        """The max-pooling weight ``beta`` after ``mix_activation`` (0-d
+        tensor in [0, 1])."""
         if self.mix_activation == 'clamp':
             return self.beta.clamp(0.0, 1.0)
         return torch.sigmoid(self.beta)
 
     @torch.no_grad()
     def set_mix(self, value: float) -> None:
-        """Set ``lambda`` (for ablations / tests); ``value`` in [0, 1]
+        """Set the mix (for ablations / tests); ``value`` in [0, 1]
         (``'sigmoid'``: 0 and 1 map to -inf / +inf)."""
         if not 0.0 <= value <= 1.0:
             raise ValueError(f'mix must be in [0, 1], got {value}')

@@ -7,7 +7,7 @@ from typing import Dict
 
 import torch.nn as nn
 
-__all__ = ['firing_rates', 'spiking_layers']
+__all__ = ['firing_rates', 'spiking_layers', 'set_firing_rate_recording']
 
 
 def spiking_layers(model: nn.Module) -> Dict[str, nn.Module]:
@@ -48,3 +48,27 @@ def firing_rates(model: nn.Module) -> Dict[str, float]:
         if rate is not None:
             rates[name] = float(rate)
     return rates
+
+
+def set_firing_rate_recording(model: nn.Module, enabled: bool) -> int:
+    """Switch the firing-rate recording of every spiking layer on or off.
+
+    Recording costs one reduction over each layer's spikes per forward; it
+    is on by default. :class:`~stftbox.engine.hooks.SpikeStatsHook` turns it
+    on only for the training iterations it logs.
+
+    Args:
+        model (nn.Module): any module (wrappers are fine).
+        enabled (bool): record (True) or not (False). Switching off also
+            clears the stored rates (``firing_rate = None``), so that no
+            stale value is read as the current one.
+
+    Returns:
+        int: number of spiking layers switched.
+    """
+    layers = spiking_layers(model)
+    for layer in layers.values():
+        layer.record_firing_rate = bool(enabled)
+        if not enabled:
+            layer.firing_rate = None
+    return len(layers)
