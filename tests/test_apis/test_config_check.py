@@ -11,7 +11,8 @@ import pytest
 from mmengine.config import Config
 
 from stftbox.apis import (ConfigCheckError, check_cfg_options, check_config,
-                          merge_cfg_options, register_all_modules)
+                          load_config, merge_cfg_options,
+                          register_all_modules)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'stft_demo.py')
@@ -20,6 +21,7 @@ DEMO = osp.join(REPO, 'configs', 'stft_demo.py')
 def shipped_configs():
     files = glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     files += glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*.py'))
+    files += glob.glob(osp.join(REPO, 'projects', '*', '*.py'))
     return sorted(osp.relpath(f, REPO) for f in files
                   if '/_base_/' not in f and '/_models/' not in f)
 
@@ -35,7 +37,7 @@ def _registered():
 
 @pytest.mark.parametrize('path', shipped_configs())
 def test_every_shipped_config_passes(path):
-    assert check_config(Config.fromfile(osp.join(REPO, path)),
+    assert check_config(load_config(osp.join(REPO, path)),
                         raise_error=False) == []
 
 

@@ -12,9 +12,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 
-from stftbox.apis import register_all_modules
+from stftbox.apis import load_config, register_all_modules
 from stftbox.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -24,6 +23,8 @@ def _configs():
     found = glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     found += glob.glob(osp.join(REPO, 'projects', '*', 'configs', '**',
                                 '*.py'), recursive=True)
+    # a plugin keeps its config next to its package (docs/add_modules.md)
+    found += glob.glob(osp.join(REPO, 'projects', '*', '*.py'))
     found = [osp.relpath(p, REPO) for p in found]
     return sorted(p for p in found if osp.join('configs', '_base_') not in p)
 
@@ -51,7 +52,7 @@ def test_every_config_is_listed():
 def test_one_backward_reaches_every_parameter(config):
     register_all_modules()
     torch.manual_seed(0)
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(osp.join(REPO, config))  # stftbox:: bases, plugins
     model = MODELS.build(cfg.model).train()
     backbone = cfg.model.backbone
     text = cfg.model.head.get('text_channels', 300)
