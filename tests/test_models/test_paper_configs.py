@@ -147,3 +147,18 @@ def test_paper_model_trains_one_step_on_real_lengths(built):
                            'loss_reconstruction',
                            'loss_input_reconstruction'}
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
+
+
+def test_wide_ablation_restores_the_previous_widths():
+    """configs/ablations/stft_demo_wide.py sets every width option back to
+    the pre-budget STFT: the demo model had 356,492 parameters then."""
+    cfg = Config.fromfile(osp.join(REPO,
+                                   'configs/ablations/stft_demo_wide.py'))
+    model = MODELS.build(cfg.model)
+    assert _count(model) == 356_492
+    assert model.head.av_reconstruction
+    assert model.head.losses[1].apply_to == 'fused'
+    assert not model.backbone.fusion.share_fusion
+    lean = MODELS.build(Config.fromfile(
+        osp.join(REPO, 'configs/stft_demo.py')).model)
+    assert _count(lean) < _count(model) / 2

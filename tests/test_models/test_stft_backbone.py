@@ -195,3 +195,13 @@ def test_widths_from_cfg_options_and_errors():
                                        embed_dims=8))
     with pytest.raises(ValueError):
         _build(step_weighting='max')
+
+
+def test_prediction_skips_the_reconstruction():
+    torch.manual_seed(7)
+    bb = _build().eval()
+    a, v, am, vm = _inputs()
+    full = bb(a, v, am, vm)
+    lean = bb(a, v, am, vm, with_losses=False)
+    assert lean['losses'] == {} and full['losses']
+    torch.testing.assert_close(lean['embedding'], full['embedding'])

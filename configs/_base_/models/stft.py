@@ -2,8 +2,8 @@
 # Defaults follow docs/method.md: [S] width 512, three spiking blocks, Tucker rank
 # 60; [P] T = 10 time steps; [I] details are marked in each module's
 # docstring. Swap any part by `type=` (neurons, poolings, fusions, ...).
-# The widths the sources leave open are lean [I] (docs/ablations.md, "Widths"):
-# about 6 M parameters at 128 / 4096 inputs, fewer than TCaF's 7.27 M.
+# The widths the sources leave open are lean [I] (docs/widths.md):
+# about 5.5 M parameters at 128 / 4096 inputs, fewer than TCaF's 7.27 M.
 embed_dims = 512
 model = dict(
     type='STFT',

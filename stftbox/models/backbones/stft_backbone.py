@@ -165,8 +165,11 @@ class STFTBackbone(TwoStreamBackbone):
 
     def forward(self, audio: torch.Tensor, video: torch.Tensor,
                 audio_padding_mask: Optional[torch.Tensor] = None,
-                video_padding_mask: Optional[torch.Tensor] = None) -> dict:
-        """Embed a batch of clips; see the class docstring for shapes."""
+                video_padding_mask: Optional[torch.Tensor] = None,
+                with_losses: bool = True) -> dict:
+        """Embed a batch of clips; see the class docstring for shapes.
+        ``with_losses=False`` skips the reconstruction loss (``losses`` is
+        then empty; prediction does not need it)."""
         am, vm = self.default_masks(audio, video, audio_padding_mask,
                                     video_padding_mask)
         a = self.audio_encoder(audio, am)           # [B, La, d]
@@ -182,7 +185,8 @@ class STFTBackbone(TwoStreamBackbone):
         else:
             embedding = self.fusion(r, s)
 
-        losses = self.reconstruction_losses(a, v, audio, video, am, vm)
+        losses = (self.reconstruction_losses(a, v, audio, video, am, vm)
+                  if with_losses else {})
         return dict(embedding=embedding, losses=losses, snn=snn,
                     transformer=trans,
                     modality_embeddings=trans.get('modality_embeddings'))
