@@ -17,10 +17,11 @@ model = dict(
         snn_branch=dict(time_steps=time_steps, num_blocks=2,
                         tsf=dict(time_steps=time_steps)),
         transformer_branch=dict(
-            knowledge_combiner=dict(num_slots=4, num_heads=4),
+            knowledge_combiner=dict(num_slots=4, num_heads=4, slot_dims=32),
             cross_modal=dict(num_heads=4, num_layers=1)),
         fusion=dict(rank_r=16, rank_s=16, rank_o=16)),
-    head=dict(in_channels=embed_dims, text_channels=384, embed_dims=64))
+    head=dict(in_channels=embed_dims, text_channels=384, embed_dims=64,
+              hidden_dims=64))
 train_batch_size = 64
 train_dataloader = dict(
     batch_size=train_batch_size,

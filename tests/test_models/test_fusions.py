@@ -131,20 +131,25 @@ def test_concat_and_bilinear_shapes_and_registry():
         cat(r, torch.randn(3, 4))
 
 
-def test_multi_scale_fusion():
+@pytest.mark.parametrize('share', [True, False])
+def test_multi_scale_fusion(share):
     torch.manual_seed(5)
     ms = FUSIONS.build(dict(type='MultiScaleFusion',
                             fusion=dict(type='TuckerFusion', rank_r=3,
                                         rank_s=3, rank_o=3),
                             r_channels=6, s_channels=5, out_channels=4,
-                            scale_norm=False))
+                            scale_norm=False, share_fusion=share))
+    # shared (the default): one Tucker module, 6*3 + 5*3 + 27 + 3*4 weights
+    n_tucker = 6 * 3 + 5 * 3 + 3 ** 3 + 3 * 4
+    assert sum(p.numel() for p in ms.parameters()) == \
+        n_tucker * (1 if share else 2)
     r, steps = torch.randn(2, 6), torch.randn(5, 2, 5)
     w = torch.softmax(torch.randn(5, 2), 0)
     s = (w.unsqueeze(-1) * steps).sum(0)
     y = ms(r, s, steps, w)
     assert y.shape == (2, 4)
     f_p, f_t = ms.fusions['pooled'], ms.fusions['steps']
-    assert f_p is not f_t
+    assert (f_p is f_t) == share
     expect = f_p(r, s) + (w.unsqueeze(-1) * f_t(r, steps)).sum(0)
     torch.testing.assert_close(y, expect)
     # no weights -> mean over steps; [T] weights broadcast over the batch

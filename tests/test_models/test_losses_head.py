@@ -98,3 +98,42 @@ def test_classifier_rejects_nan_loss():
     inputs['audio'][0, 0, 0] = float('nan')
     with pytest.raises(RuntimeError, match='NaN'):
         model(inputs, dict(labels=torch.tensor([0, 2, 0, 2])), mode='loss')
+
+
+def test_projection_per_modality_and_no_av_reconstruction():
+    """apply_to='modalities' sums the loss over the backbone's modality
+    embeddings, projected by the head's av_proj; av_reconstruction=False
+    leaves only the class-embedding reconstruction."""
+    torch.manual_seed(1)
+    head = MODELS.build(dict(
+        type='GZSLHead', in_channels=8, text_channels=5, embed_dims=4,
+        hidden_dims=6, dropout=0.0, av_reconstruction=False,
+        losses=[dict(type='ProjectionLoss', loss_weight=0.5,
+                     apply_to='modalities')]))
+    assert not hasattr(head, 'av_decoder')
+    assert head.av_proj.fc1.out_features == 6
+    mods = dict(audio=torch.randn(3, 8), video=torch.randn(3, 8))
+    feats = dict(embedding=torch.randn(3, 8), modality_embeddings=mods)
+    cls, targets = torch.randn(2, 5), torch.tensor([0, 1, 1])
+    losses = head.loss(feats, cls, targets)
+    c = head.text_proj(cls)
+    expect = sum(0.5 * ((head.av_proj(m) - c[targets]) ** 2).mean()
+                 for m in mods.values())
+    torch.testing.assert_close(losses['loss_projection'], expect)
+    rec = 0.5 * ((head.text_decoder(c) - cls) ** 2).mean()
+    torch.testing.assert_close(losses['loss_reconstruction'], rec)
+    # 'both' adds the fused term
+    both = MODELS.build(dict(type='ProjectionLoss', apply_to='both'))
+    head.losses[0] = both
+    av = head.av_proj(feats['embedding'])
+    torch.testing.assert_close(
+        head.loss(feats, cls, targets)['loss_projection'],
+        2 * expect + ((av - c[targets]) ** 2).mean())
+    with pytest.raises(ValueError, match='modality_embeddings'):
+        head.loss(dict(embedding=feats['embedding']), cls, targets)
+    with pytest.raises(ValueError, match=r'\[B, 8\]'):
+        head.loss(dict(embedding=feats['embedding'],
+                       modality_embeddings=dict(audio=torch.randn(3, 7))),
+                  cls, targets)
+    with pytest.raises(ValueError, match='apply_to'):
+        MODELS.build(dict(type='ProjectionLoss', apply_to='audio'))

@@ -56,13 +56,36 @@ def test_output_shapes_and_losses():
     assert isinstance(bb.fusion, MultiScaleFusion)
     assert isinstance(bb.fusion.fusions['steps'], TuckerFusion)
     assert bb.fusion.fusions['pooled'].ranks == (4, 5, 6)
+    assert out['modality_embeddings']['audio'].shape == (3, 16)
+    assert torch.all(out['modality_embeddings']['video'][1] == 0)
     rec = out['losses']['loss_input_reconstruction']
-    expect = 0.5 * (masked_mse(bb.audio_decoder(bb.audio_encoder(a, am)), a,
-                               am)
-                    + masked_mse(bb.video_decoder(bb.video_encoder(v, vm)),
-                                 v, vm))
+    # default 'tied' decoders: x_hat = h W_enc + b (W_enc = encoder fc)
+    ha, hv = bb.audio_encoder(a, am), bb.video_encoder(v, vm)
+    expect = 0.5 * (
+        masked_mse(ha @ bb.audio_encoder.fc.weight + bb.audio_decoder.bias,
+                   a, am) +
+        masked_mse(hv @ bb.video_encoder.fc.weight + bb.video_decoder.bias,
+                   v, vm))
     torch.testing.assert_close(rec, expect)
     assert rec > 0
+
+
+@pytest.mark.parametrize('kind,params', [
+    # decoder parameters of a 16 -> (7, 9) model: biases only / full
+    # linear / Linear(16, 4) + Linear(4, D)
+    ('tied', 7 + 9), ('linear', 16 * 7 + 7 + 16 * 9 + 9),
+    ('bottleneck', 2 * (16 * 4 + 4) + 4 * 7 + 7 + 4 * 9 + 9)])
+def test_decoder_kinds(kind, params):
+    torch.manual_seed(0)
+    bb = _build(decoder=kind, decoder_hidden_dims=4)
+    n = sum(p.numel() for name, p in bb.named_parameters()
+            if '_decoder' in name)
+    assert n == params
+    a, v, am, vm = _inputs()
+    rec = bb(a, v, am, vm)['losses']['loss_input_reconstruction']
+    assert torch.isfinite(rec) and rec > 0
+    with pytest.raises(ValueError, match='decoder must be one of'):
+        _build(decoder='conv')
 
 
 def test_every_parameter_gets_a_gradient():
@@ -172,3 +195,13 @@ def test_widths_from_cfg_options_and_errors():
                                        embed_dims=8))
     with pytest.raises(ValueError):
         _build(step_weighting='max')
+
+
+def test_prediction_skips_the_reconstruction():
+    torch.manual_seed(7)
+    bb = _build().eval()
+    a, v, am, vm = _inputs()
+    full = bb(a, v, am, vm)
+    lean = bb(a, v, am, vm, with_losses=False)
+    assert lean['losses'] == {} and full['losses']
+    torch.testing.assert_close(lean['embedding'], full['embedding'])

@@ -162,3 +162,65 @@ def test_transformer_branch_without_slots_and_errors():
         MODELS.build(dict(type='TransformerBranch', embed_dims=D,
                           cross_modal=dict(type='CrossModalTransformer',
                                            embed_dims=8, num_heads=2)))
+
+
+@pytest.mark.parametrize('share', [True, False])
+def test_knowledge_combiner_narrow_slots_and_shared_reads(share):
+    torch.manual_seed(4)
+    dk = 8
+    kc = MODELS.build(dict(type='LatentKnowledgeCombiner', embed_dims=D,
+                           num_slots=3, num_heads=2, slot_dims=dk,
+                           share_reads=share)).eval()
+    assert list(kc.reads) == (['audio'] if share else ['audio', 'video'])
+    assert len(kc.blocks) == 0    # default: no slot blocks of its own
+    lin = lambda i, o: i * o + o  # noqa: E731
+    read = 4 * dk + lin(dk, 3 * dk) + lin(dk, dk) + 2 * lin(2 * dk, dk) + \
+        lin(dk, dk)
+    expect = 3 * dk + lin(D, dk) + lin(dk, D) + read * (1 if share else 2) \
+        + 2 * dk
+    assert sum(p.numel() for p in kc.parameters()) == expect
+    am, vm = _masks()
+    a, v = torch.randn(2, 5, D), torch.randn(2, 3, D)
+    slots, gates = kc(a, v, am, vm, return_gates=True)
+    assert slots.shape == (2, 3, D)                 # back to the token width
+    assert gates['read_gate']['audio'].shape == (2, 3, dk)
+    assert torch.all(gates['update_gate']['video'][1] == 0)
+    a2 = a.clone()
+    a2[am] = float('nan')
+    torch.testing.assert_close(kc(a2, v, am, vm), slots)
+    with pytest.raises(ValueError, match='divisible'):
+        MODELS.build(dict(type='LatentKnowledgeCombiner', embed_dims=D,
+                          num_heads=3, slot_dims=8))
+
+
+def test_cross_modal_attention_head_width():
+    torch.manual_seed(5)
+    cm = _cross(num_layers=1, mlp_ratio=1.0, attn_head_dims=4)
+    # qkv D -> 3 * 2 heads * 4, proj 8 -> D; MLP D -> D -> D; 2 norms;
+    # 2 modality embeddings + final norm
+    inner = 2 * 4
+    block = (D * 3 * inner + 3 * inner) + (inner * D + D) + \
+        2 * (D * D + D) + 4 * D
+    assert sum(p.numel() for p in cm.parameters()) == block + 2 * D + 2 * D
+    am, vm = _masks()
+    out = cm(torch.randn(2, 5, D), torch.randn(2, 3, D), am, vm)
+    assert out['tokens'].shape == (2, 8, D)
+    assert torch.isfinite(out['tokens']).all()
+    with pytest.raises(ValueError, match='attn_head_dims'):
+        _cross(attn_head_dims=0)
+
+
+def test_transformer_branch_modality_embeddings():
+    torch.manual_seed(6)
+    tb = MODELS.build(dict(
+        type='TransformerBranch', embed_dims=D,
+        knowledge_combiner=dict(type='LatentKnowledgeCombiner', num_slots=3,
+                                num_heads=2),
+        cross_modal=dict(type='CrossModalTransformer', num_heads=2,
+                         num_layers=1))).eval()
+    am, vm = _masks()
+    out = tb(torch.randn(2, 5, D), torch.randn(2, 3, D), am, vm)
+    tok, emb = out['tokens'], out['modality_embeddings']
+    torch.testing.assert_close(emb['audio'][0], tok[0, :3].mean(0))
+    torch.testing.assert_close(emb['video'][0], tok[0, 5:8].mean(0))
+    assert torch.all(emb['video'][1] == 0)     # clip 1: no video

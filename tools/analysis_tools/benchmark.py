@@ -1,60 +1,93 @@
-"""Speed, memory and energy figures of a model config on random inputs.
+"""Side-by-side speed, memory and energy figures of model configs.
 
-    python tools/analysis_tools/benchmark.py CONFIG [--batch-size B]
-        [--iters N] [--audio-steps La] [--video-steps Lv] [--classes C]
-        [--threads N] [--device cpu]
+    python tools/analysis_tools/benchmark.py A.py [B.py ...] [--out r.json]
+        [--reference B.py] [--rounds 3] [--iters 3] [--batch-size 64]
+        [--threads 2] [--audio-steps La] [--video-steps Lv] [--classes 100]
+        [--device cpu] [--breakdown [--depth 2]] [--cfg-options ...]
+    python tools/analysis_tools/benchmark.py --neuron [--rounds 5]
 
-Prints: parameters, training clips/s (forward + backward + Adam step) and
-inference clips/s at the config's batch size, peak resident memory, firing
-rate per spiking layer, and an energy estimate per clip: synaptic operations
-(SOPs, inputs that are binary spikes) x 0.9 pJ plus multiply-accumulates
-(MACs, float inputs) x 4.6 pJ, counted on every nn.Linear / nn.Conv1d
-(45 nm figures, docs/method.md "Energy figures"). Matrix products inside
-attention are not counted. Random tensors of the config's widths are used,
-so no data is needed.
+Each config is measured in its own subprocess (so its peak resident memory
+is its own), ``--rounds`` times, the configs taking turns (round 1 A, B;
+round 2 B, A; ...); speeds are medians over the rounds, memory the
+maximum. The table gives, per config and as a ratio to the reference
+config (``--reference``, default the last one): parameters, training
+clips/s (forward + backward + Adam step), inference clips/s, peak resident
+memory (MB = 2^20 bytes, the whole process), firing rate per spiking layer,
+SOPs, MACs and the energy estimate per clip (docs/method.md, "Energy
+figures"): ``SOPs x 0.9 pJ + MACs x 4.6 pJ`` (45 nm CMOS).
+
+Counting: MACs = every matrix product of one inference forward pass
+(``torch.utils.flop_counter``: linear, conv, bmm, attention; FLOPs / 2);
+a ``nn.Linear`` / ``nn.Conv1d`` whose input holds only 0 and 1 is a
+spiking layer: its dense MACs are replaced by SOPs = non-zero inputs x
+fan-out. Element-wise work (norms, neurons, activations) is not counted.
+
+Inputs are random tensors of the config's widths and, by default, of its
+dataset's real sequence lengths: ``benchmark_seq_lens = dict(audio=La,
+video=Lv)`` in the dataset config (configs/_base_/datasets/*.py), or
+``--audio-steps`` / ``--video-steps``. No data is needed.
+
+``--breakdown`` prints the trainable parameters per submodule (``--depth``
+levels). ``--neuron`` times forward + backward of the registered
+``DynamicThresholdLIF`` (its config defaults) against spikingjelly's
+``neuron.LIFNode(step_mode='m')`` on a ``[10, 16, 120, 512]`` input,
+interleaved, median over ``--rounds``.
+
+``--out`` writes JSON: ``{"configs": {path: {params, train_clips_per_s,
+infer_clips_per_s, peak_rss_mb, energy_uj_per_clip, sops_per_clip,
+macs_per_clip, firing_rates, seq_lens, batch_size, threads, rounds:
+[...]}}, "reference": path}`` (plus ``"neuron"`` with ``--neuron``).
 """
 import argparse
+import json
+import os
+import os.path as osp
 import resource
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.config import DictAction
-
-from stftbox.apis import load_config, register_all_modules
-from stftbox.registry import MODELS
 
 PJ_PER_SOP, PJ_PER_MAC = 0.9, 4.6
+NEURON_SHAPE = (10, 16, 120, 512)
 
 
 class OpCounter:
-    """Counts SOPs and MACs of Linear / Conv1d layers with forward hooks.
+    """Counts the SOPs of spiking Linear / Conv1d layers and the dense
+    MACs those layers would have cost, with forward hooks.
 
-    A layer whose input holds only 0 and 1 is a spiking layer: it performs
-    one accumulate per non-zero input per output it feeds (SOPs = spikes x
-    fan-out). Any other input costs ``in x out`` MACs per position.
+    A layer whose input holds only 0 and 1 performs one accumulate per
+    non-zero input per output it feeds (SOPs = spikes x fan-out); its dense
+    cost is ``in x out`` MACs per position (Conv1d: per output position,
+    ``in / groups x kernel``).
     """
 
     def __init__(self, model: nn.Module):
-        self.sops = self.macs = 0
+        self.sops = self.spiking_dense_macs = 0
         self.handles = [m.register_forward_hook(self._hook)
                         for m in model.modules()
                         if isinstance(m, (nn.Linear, nn.Conv1d))]
 
     def _hook(self, module, args, output):
         x = args[0]
+        if not bool(((x == 0) | (x == 1)).all()):
+            return
         if isinstance(module, nn.Linear):
-            fan_out, positions = module.out_features, x.numel() // x.shape[-1]
-            dense = positions * module.in_features * module.out_features
+            fan_out = module.out_features
+            dense = (x.numel() // x.shape[-1]) * module.in_features * \
+                module.out_features
         else:
             fan_out = module.out_channels * module.kernel_size[0] // \
                 module.groups
             dense = output.numel() * module.in_channels // module.groups * \
                 module.kernel_size[0]
-        if bool(((x == 0) | (x == 1)).all()):
-            self.sops += int((x != 0).sum()) * fan_out
-        else:
-            self.macs += dense
+        self.sops += int((x != 0).sum()) * fan_out
+        self.spiking_dense_macs += dense
 
     def remove(self):
         for h in self.handles:
@@ -62,12 +95,12 @@ class OpCounter:
 
 
 def find_width(cfg, key):
-    """First value of ``key`` found anywhere in the model config."""
+    """First value of ``key`` found anywhere in a (nested) model config."""
     if isinstance(cfg, dict):
         if key in cfg:
             return cfg[key]
         cfg = list(cfg.values())
-    if isinstance(cfg, list):
+    if isinstance(cfg, (list, tuple)):
         for v in cfg:
             w = find_width(v, key)
             if w is not None:
@@ -75,7 +108,29 @@ def find_width(cfg, key):
     return None
 
 
-def random_batch(cfg, batch, la, lv, device):
+def seq_lens_of(cfg, path: str, audio: Optional[int],
+                video: Optional[int]) -> Dict[str, int]:
+    """Benchmark sequence lengths: the CLI values, else the config's
+    ``benchmark_seq_lens``.
+
+    Raises:
+        ValueError: neither is given, naming the config and the key.
+    """
+    lens = dict(cfg.get('benchmark_seq_lens', None) or {})
+    if audio:
+        lens['audio'] = audio
+    if video:
+        lens['video'] = video
+    if not {'audio', 'video'} <= set(lens):
+        raise ValueError(f'{path}: no benchmark_seq_lens = dict(audio=..., '
+                         'video=...) in the config (see configs/_base_/'
+                         'datasets/*.py); pass --audio-steps and '
+                         '--video-steps')
+    return dict(audio=int(lens['audio']), video=int(lens['video']))
+
+
+def random_batch(cfg, batch: int, la: int, lv: int, device) -> dict:
+    """Random ``inputs`` of the config's audio / video widths, no padding."""
     a = find_width(cfg.model, 'audio_channels')
     v = find_width(cfg.model, 'video_channels')
     return dict(audio=torch.randn(batch, la, a, device=device),
@@ -86,53 +141,83 @@ def random_batch(cfg, batch, la, lv, device):
                                                device=device))
 
 
-def clips_per_second(fn, batch, iters):
-    fn()  # warm-up
+def clips_per_second(fn, batch: int, iters: int) -> float:
+    """``batch * iters / seconds`` of ``iters`` calls after one warm-up."""
+    fn()
     start = time.perf_counter()
     for _ in range(iters):
         fn()
     return batch * iters / (time.perf_counter() - start)
 
 
-def firing_rates_of(model):
-    return {name: float(m.firing_rate) for name, m in model.named_modules()
-            if getattr(m, 'firing_rate', None) is not None}
+def count_ops(model: nn.Module, step) -> tuple:
+    """``(sops, macs)`` of one call of ``step`` (see module docstring)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = OpCounter(model)
+    flops = FlopCounterMode(display=False)
+    try:
+        with flops:
+            step()
+    finally:
+        counter.remove()
+    macs = flops.get_total_flops() // 2 - counter.spiking_dense_macs
+    return counter.sops, max(int(macs), 0)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('--batch-size', type=int,
-                        help="default: the config's train batch size")
-    parser.add_argument('--iters', type=int, default=5,
-                        help='timed iterations (default 5)')
-    parser.add_argument('--audio-steps', type=int, default=60,
-                        help='audio steps T_a per clip (default 60)')
-    parser.add_argument('--video-steps', type=int, default=60,
-                        help='video steps T_v per clip (default 60)')
-    parser.add_argument('--classes', type=int, default=100,
-                        help='number of class embeddings')
-    parser.add_argument('--threads', type=int, help='torch CPU threads')
-    parser.add_argument('--device', default='cpu',
-                        help='torch device, e.g. cpu or cuda (default cpu)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. '
-                        'model.backbone.embed_dims=128')
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def parameter_breakdown(model: nn.Module, depth: int = 2) -> List[tuple]:
+    """``[(name, trainable parameters)]`` of the submodules up to ``depth``
+    levels below the model (a parameter shared by two modules counts in
+    both; the total counts it once)."""
+    rows = [('(total)', sum(p.numel() for p in model.parameters()
+                            if p.requires_grad))]
+    for name, mod in model.named_modules():
+        if name and name.count('.') < depth:
+            n = sum(p.numel() for p in mod.parameters() if p.requires_grad)
+            rows.append((name, n))
+    return rows
+
+
+def parse_cfg_options(tokens: Optional[Sequence[str]]) -> dict:
+    """``['a.b=1', ...]`` -> dict, as mmengine's ``--cfg-options``."""
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction, default={})
+    return parser.parse_args(['--o', *tokens]).o if tokens else {}
+
+
+def build(config: str, cfg_options: Optional[Sequence[str]] = None):
+    """``(cfg, model)`` of ``config`` with ``--cfg-options`` tokens."""
+    from stftbox.apis import load_config, register_all_modules
+    from stftbox.registry import MODELS
     register_all_modules()
-    cfg = load_config(args.config, args.cfg_options)
-    batch = args.batch_size or cfg.train_dataloader.batch_size
-    device = torch.device(args.device)
-    model = MODELS.build(cfg.model).to(device)
+    cfg = load_config(config, parse_cfg_options(cfg_options))
+    return cfg, MODELS.build(cfg.model)
+
+
+def measure(config: str, batch: int = 64, iters: int = 3,
+            audio_steps: Optional[int] = None,
+            video_steps: Optional[int] = None, classes: int = 100,
+            device: str = 'cpu', count: bool = True,
+            cfg_options: Optional[Sequence[str]] = None) -> dict:
+    """Measure one config in this process (see module docstring).
+
+    Returns:
+        dict: ``params``, ``train_clips_per_s``, ``infer_clips_per_s``,
+        ``peak_rss_mb`` (this process so far), ``seq_lens``, and with
+        ``count`` also ``sops_per_clip``, ``macs_per_clip``,
+        ``energy_uj_per_clip`` (µJ) and ``firing_rates`` (layer -> rate).
+    """
+    from stftbox.models.utils import firing_rates
+    torch.manual_seed(0)
+    cfg, model = build(config, cfg_options)
+    device = torch.device(device)
+    model = model.to(device)
+    lens = seq_lens_of(cfg, config, audio_steps, video_steps)
     text = find_width(cfg.model, 'text_channels')
-    model.set_class_embeddings(torch.randn(args.classes, text, device=device),
-                               train_class_ids=range(args.classes))
-    inputs = random_batch(cfg, batch, args.audio_steps, args.video_steps,
-                          device)
-    labels = dict(labels=torch.randint(args.classes, (batch, ),
-                                       device=device))
+    model.set_class_embeddings(torch.randn(classes, text, device=device),
+                               train_class_ids=range(classes))
+    inputs = random_batch(cfg, batch, lens['audio'], lens['video'], device)
+    labels = dict(labels=torch.randint(classes, (batch, ), device=device))
     optim = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def train_step():
@@ -145,36 +230,252 @@ def main():
         with torch.no_grad():
             model(inputs, labels, mode='predict')
 
-    params = sum(p.numel() for p in model.parameters())
+    out = dict(params=sum(p.numel() for p in model.parameters()
+                          if p.requires_grad),
+               seq_lens=lens, batch_size=batch,
+               threads=torch.get_num_threads())
     model.train()
-    train_cps = clips_per_second(train_step, batch, args.iters)
+    out['train_clips_per_s'] = clips_per_second(train_step, batch, iters)
     model.eval()
-    infer_cps = clips_per_second(infer_step, batch, args.iters)
-    counter = OpCounter(model)
-    infer_step()
-    counter.remove()
-    rates = firing_rates_of(model)
-    energy_uj = (counter.sops * PJ_PER_SOP + counter.macs * PJ_PER_MAC) \
-        / batch / 1e6
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out['infer_clips_per_s'] = clips_per_second(infer_step, batch, iters)
+    if count:   # with autograd on: FlopCounterMode's module tracker needs it
+        sops, macs = count_ops(
+            model, lambda: model(inputs, labels, mode='predict'))
+        out.update(
+            sops_per_clip=sops / batch, macs_per_clip=macs / batch,
+            energy_uj_per_clip=(sops * PJ_PER_SOP + macs * PJ_PER_MAC)
+            / batch / 1e6,
+            firing_rates=firing_rates(model))
+    out['peak_rss_mb'] = resource.getrusage(
+        resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
 
-    print(f'config                : {args.config}')
-    print(f'device / threads      : {device} / {torch.get_num_threads()}')
-    print(f'batch, steps (a, v)   : {batch}, ({args.audio_steps}, '
-          f'{args.video_steps})')
-    print(f'parameters            : {params:,} ({params / 1e6:.2f} M)')
-    print(f'training clips/s      : {train_cps:.1f}')
-    print(f'inference clips/s     : {infer_cps:.1f}')
-    print(f'peak resident memory  : {peak_mb:.0f} MiB')
-    print(f'SOPs per clip         : {counter.sops / batch / 1e6:.3f} M')
-    print(f'MACs per clip         : {counter.macs / batch / 1e6:.3f} M')
-    print(f'energy per clip       : {energy_uj:.2f} uJ '
-          f'(SOPs x {PJ_PER_SOP} pJ + MACs x {PJ_PER_MAC} pJ)')
-    print('firing rate per spiking layer:')
-    for name, rate in rates.items():
-        print(f'  {name:<50} {rate:.4f}')
-    if not rates:
-        print('  (no spiking layers)')
+
+def _worker_command(args, config: str, out_file: str, count: bool) -> list:
+    cmd = [sys.executable, osp.abspath(__file__), config, '--worker',
+           out_file, '--batch-size', str(args.batch_size), '--iters',
+           str(args.iters), '--classes', str(args.classes), '--device',
+           args.device, '--threads', str(args.threads)]
+    if args.audio_steps:
+        cmd += ['--audio-steps', str(args.audio_steps)]
+    if args.video_steps:
+        cmd += ['--video-steps', str(args.video_steps)]
+    if not count:
+        cmd.append('--no-count')
+    if args.cfg_options:
+        cmd += ['--cfg-options', *args.cfg_options]
+    return cmd
+
+
+def run_rounds(args) -> Dict[str, dict]:
+    """Measure every config ``args.rounds`` times, each run in a fresh
+    subprocess, alternating the order per round; aggregate per config.
+
+    Raises:
+        RuntimeError: a worker failed (its stderr tail is in the message).
+    """
+    runs: Dict[str, list] = {c: [] for c in args.configs}
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    with tempfile.TemporaryDirectory() as tmp:
+        for rnd in range(args.rounds):
+            order = args.configs if rnd % 2 == 0 else args.configs[::-1]
+            for i, config in enumerate(order):
+                out_file = osp.join(tmp, f'{rnd}_{i}.json')
+                proc = subprocess.run(
+                    _worker_command(args, config, out_file, rnd == 0),
+                    env=env, capture_output=True, text=True)
+                if proc.returncode:
+                    raise RuntimeError(f'benchmark of {config} failed:\n'
+                                       + proc.stderr[-3000:])
+                with open(out_file) as f:
+                    runs[config].append(json.load(f))
+                print(f'round {rnd + 1}/{args.rounds} {config}: train '
+                      f"{runs[config][-1]['train_clips_per_s']:.1f} / infer "
+                      f"{runs[config][-1]['infer_clips_per_s']:.1f} clips/s",
+                      file=sys.stderr)
+    return {c: aggregate(r) for c, r in runs.items()}
+
+
+def aggregate(runs: List[dict]) -> dict:
+    """Medians of the speeds and the maximum peak RSS over ``runs``; the
+    counts of the first run (they do not depend on the run)."""
+    out = {k: v for k, v in runs[0].items()}
+    for key in ('train_clips_per_s', 'infer_clips_per_s'):
+        out[key] = statistics.median(r[key] for r in runs)
+    out['peak_rss_mb'] = max(r['peak_rss_mb'] for r in runs)
+    out['rounds'] = [{k: r[k] for k in ('train_clips_per_s',
+                                        'infer_clips_per_s', 'peak_rss_mb')}
+                     for r in runs]
+    return out
+
+
+ROWS = [('params', 'parameters', '{:,.0f}'),
+        ('train_clips_per_s', 'train clips/s', '{:.1f}'),
+        ('infer_clips_per_s', 'inference clips/s', '{:.1f}'),
+        ('peak_rss_mb', 'peak RSS (MB)', '{:.0f}'),
+        ('mean_firing_rate', 'mean firing rate', '{:.4f}'),
+        ('sops_per_clip', 'SOPs / clip (M)', '{:.3f}'),
+        ('macs_per_clip', 'MACs / clip (M)', '{:.3f}'),
+        ('energy_uj_per_clip', 'energy / clip (uJ)', '{:.2f}')]
+
+
+def format_table(results: Dict[str, dict], reference: str) -> str:
+    """Side-by-side table: one column per config and one ratio column
+    (config / reference) per non-reference config."""
+    names = list(results)
+    others = [n for n in names if n != reference]
+    header = ['metric'] + [osp.basename(n) for n in names] + \
+        [f'{osp.basename(n)} / {osp.basename(reference)}' for n in others]
+    lines = []
+
+    def value(res, key):
+        if key == 'mean_firing_rate':
+            rates = list(res.get('firing_rates', {}).values())
+            return statistics.mean(rates) if rates else None
+        v = res.get(key)
+        if v is not None and key in ('sops_per_clip', 'macs_per_clip'):
+            v = v / 1e6
+        return v
+
+    for key, label, fmt in ROWS:
+        vals = [value(results[n], key) for n in names]
+        row = [label] + ['-' if v is None else fmt.format(v) for v in vals]
+        ref = value(results[reference], key)
+        for n in others:
+            v = value(results[n], key)
+            row.append(f'{v / ref:.3f}' if v is not None and ref else '-')
+        lines.append(row)
+    widths = [max(len(str(r[i])) for r in [header] + lines)
+              for i in range(len(header))]
+    fmt_row = '  '.join('{:<%d}' % w for w in widths).format
+    text = [fmt_row(*header), fmt_row(*['-' * w for w in widths])]
+    text += [fmt_row(*r) for r in lines]
+    for n in names:
+        rates = results[n].get('firing_rates') or {}
+        if rates:
+            text.append(f'firing rates of {n}:')
+            text += [f'  {layer:<50} {r:.4f}' for layer, r in rates.items()]
+    return '\n'.join(text)
+
+
+def format_breakdown(config: str, rows: Sequence[tuple]) -> str:
+    total = rows[0][1]
+    lines = [f'parameters of {config}:']
+    for name, n in rows:
+        indent = '  ' * (name.count('.') + (0 if name == '(total)' else 1))
+        lines.append(f'{indent}{name:<{60 - len(indent)}} {n:>12,} '
+                     f'{100 * n / max(total, 1):6.2f} %')
+    return '\n'.join(lines)
+
+
+def benchmark_neuron(rounds: int = 5, shape=NEURON_SHAPE) -> dict:
+    """Forward + backward seconds of ``DynamicThresholdLIF`` (config
+    defaults, with a GLP context as in a spiking block) and spikingjelly
+    ``LIFNode(step_mode='m')`` on a random ``shape`` input
+    (``[T, B, L, D]``); interleaved, medians
+    (:func:`stftbox.models.neurons.speed.time_neuron_pair`).
+
+    Returns:
+        dict: ``dynamic_threshold_lif_s``, ``lif_node_s`` (median wall
+        seconds per forward + backward), ``ratio`` (first / second),
+        ``cpu_ratio`` (the same for process CPU time, less sensitive to
+        other load), ``shape``.
+    """
+    from stftbox.models.neurons.speed import time_neuron_pair
+    res = time_neuron_pair(shape=shape, repeats=rounds)
+    return dict(dynamic_threshold_lif_s=res['DynamicThresholdLIF']['median_s'],
+                lif_node_s=res['LIFNode']['median_s'], ratio=res['ratio'],
+                cpu_ratio=res['cpu_ratio'], shape=list(shape))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('configs', nargs='*', help='model config files')
+    parser.add_argument('--out', help='write the results as JSON here')
+    parser.add_argument('--reference',
+                        help='config the ratios divide by (default: last)')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='measurement rounds, configs alternating')
+    parser.add_argument('--iters', type=int, default=3,
+                        help='timed steps per round (after one warm-up)')
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--threads', type=int, default=2,
+                        help='torch CPU threads (and OMP_NUM_THREADS)')
+    parser.add_argument('--audio-steps', type=int,
+                        help="default: the config's benchmark_seq_lens")
+    parser.add_argument('--video-steps', type=int,
+                        help="default: the config's benchmark_seq_lens")
+    parser.add_argument('--classes', type=int, default=100,
+                        help='number of class embeddings')
+    parser.add_argument('--device', default='cpu',
+                        help='torch device, e.g. cpu or cuda')
+    parser.add_argument('--breakdown', action='store_true',
+                        help='print the parameters per submodule')
+    parser.add_argument('--depth', type=int, default=2,
+                        help='submodule levels of --breakdown')
+    parser.add_argument('--neuron', action='store_true',
+                        help='benchmark DynamicThresholdLIF vs LIFNode')
+    parser.add_argument('--cfg-options', nargs='+',
+                        help='key=value overrides of every config')
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
+    parser.add_argument('--no-count', action='store_true',
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.configs and not args.neuron:
+        parser.error('give at least one config, or --neuron')
+    if args.reference and args.reference not in args.configs:
+        parser.error(f'--reference {args.reference} is not among the '
+                     'configs')
+    if args.rounds < 1 or args.iters < 1 or args.batch_size < 1:
+        parser.error('--rounds, --iters and --batch-size must be >= 1')
+    for c in args.configs:
+        if not osp.isfile(c):
+            parser.error(f'config file not found: {c}')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.worker:   # one measurement, in this (fresh) process
+        res = measure(args.configs[0], args.batch_size, args.iters,
+                      args.audio_steps, args.video_steps, args.classes,
+                      args.device, count=not args.no_count,
+                      cfg_options=args.cfg_options)
+        with open(args.worker, 'w') as f:
+            json.dump(res, f)
+        return
+    output = {}
+    if args.breakdown:
+        for c in args.configs:
+            print(format_breakdown(c, parameter_breakdown(
+                build(c, args.cfg_options)[1], args.depth)))
+    if args.configs:
+        reference = args.reference or args.configs[-1]
+        results = run_rounds(args)
+        print(f'batch {args.batch_size}, {args.threads} threads, '
+              f'{args.device}, median of {args.rounds} rounds x '
+              f'{args.iters} steps; seq lens (audio, video): ' + ', '.join(
+                  f"{osp.basename(c)} ({r['seq_lens']['audio']}, "
+                  f"{r['seq_lens']['video']})" for c, r in results.items()))
+        print(format_table(results, reference))
+        output.update(configs=results, reference=reference)
+    if args.neuron:
+        res = benchmark_neuron(args.rounds)
+        print(f"neuron forward+backward on {res['shape']} (median of "
+              f"{args.rounds}): DynamicThresholdLIF "
+              f"{res['dynamic_threshold_lif_s']:.3f} s, LIFNode "
+              f"{res['lif_node_s']:.3f} s, ratio {res['ratio']:.2f} (CPU time "
+              f"{res['cpu_ratio']:.2f})")
+        output['neuron'] = res
+    if args.out:
+        tmp = args.out + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(output, f, indent=2)
+        os.replace(tmp, args.out)   # never a half-written file
+        print(f'results written to {args.out}')
 
 
 if __name__ == '__main__':

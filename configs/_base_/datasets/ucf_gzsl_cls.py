@@ -54,3 +54,9 @@ val_evaluator = dict(type='GZSLMetric', calibration='sweep')
 # test: a fixed beta, no sweep; tools/test.py takes the beta chosen on
 # validation from the checkpoint's meta (or --beta)
 test_evaluator = dict(type='GZSLMetric', calibration=0.0)
+
+# Typical sequence lengths of one clip, the default input of
+# tools/analysis_tools/benchmark.py [I]: the benchmark clips last about 10 s,
+# i.e. 10 / 0.96 = 10 VGGish audio steps and 10 / 0.64 = 16 C3D video steps
+# (training crops at most max_steps = 60).
+benchmark_seq_lens = dict(audio=10, video=16)

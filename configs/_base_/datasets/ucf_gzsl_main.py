@@ -13,3 +13,6 @@ data = dict(
 train_dataloader = dict(dataset=data)
 val_dataloader = dict(dataset=data)
 test_dataloader = dict(dataset=data)
+
+# benchmark input [I]: about 10 s clips, one SeLaVi step a second
+benchmark_seq_lens = dict(audio=10, video=10)

@@ -2,6 +2,8 @@
 # Defaults follow docs/method.md: [S] width 512, three spiking blocks, Tucker rank
 # 60; [P] T = 10 time steps; [I] details are marked in each module's
 # docstring. Swap any part by `type=` (neurons, poolings, fusions, ...).
+# The widths the sources leave open are lean [I] (docs/widths.md):
+# about 5.5 M parameters at 128 / 4096 inputs, fewer than TCaF's 7.27 M.
 embed_dims = 512
 model = dict(
     type='STFT',
@@ -33,22 +35,40 @@ model = dict(
             dropout=0.1),
         transformer_branch=dict(
             type='TransformerBranch',
+            # [I] 8 slots of width 128, one read module for both
+            # modalities; the slots' self-attention happens in the
+            # cross-modal transformer (num_layers=0 here)
             knowledge_combiner=dict(type='LatentKnowledgeCombiner',
-                                    num_slots=8, num_heads=8),
+                                    num_slots=8, num_heads=8, slot_dims=128,
+                                    share_reads=True, num_layers=0),
+            # [I] one joint block over audio + video + slot tokens
             cross_modal=dict(type='CrossModalTransformer', num_heads=8,
-                             num_layers=2, drop=0.1)),
+                             num_layers=1, mlp_ratio=1.0, drop=0.1)),
         # [S] rank 60; [I] tanh on the projected inputs, as in MUTAN
         fusion=dict(type='TuckerFusion', rank_r=60, rank_s=60, rank_o=60,
                     input_activation='Tanh'),
-        multi_scale=dict(scales=['pooled', 'steps'], combine='sum'),
+        # [I] one Tucker module shared by the pooled and per-step scales
+        multi_scale=dict(scales=['pooled', 'steps'], combine='sum',
+                         share_fusion=True),
         out_channels=embed_dims,
-        reconstruction_weight=0.5),
+        # [P] reconstruction of the encoder inputs; [I] decoders tied to
+        # the encoder weights (a 512 -> 4096 linear decoder is 2.1 M)
+        reconstruction_weight=0.5,
+        decoder='tied'),
     head=dict(
         type='GZSLHead',
         in_channels=embed_dims,
         text_channels=300,
         embed_dims=64,
+        hidden_dims=256,  # [I]
         dropout=0.1,
+        # [S] 0.5 * triplet + 0.5 * (projection + reconstruction); [P]
+        # triplet margin 1; projection of each modality's embedding onto
+        # the class embedding
         losses=[dict(type='TripletLoss', margin=1.0, loss_weight=0.5),
-                dict(type='ProjectionLoss', loss_weight=0.5)],
-        reconstruction_weight=0.5))
+                dict(type='ProjectionLoss', loss_weight=0.5,
+                     apply_to='modalities')],
+        # [P] reconstruction of the class embedding; the audio-visual
+        # embedding's reconstruction is not stated anywhere: off
+        reconstruction_weight=0.5,
+        av_reconstruction=False))

@@ -78,7 +78,8 @@ def test_config_builds_stft_with_plugin_fusion():
     assert not any(k.startswith('__') for k in cfg.keys())
     model = MODELS.build(cfg.model)
     kinds = [type(m).__name__ for m in model.modules()]
-    assert kinds.count('MLBFusion') == 2          # pooled + per-step scale
+    # one module shared by the pooled and per-step scales (share_fusion)
+    assert kinds.count('MLBFusion') == 1
     assert 'TuckerFusion' not in kinds
 
 

@@ -11,6 +11,7 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
+from timm.layers import Attention
 from timm.models.vision_transformer import Block
 
 from stftbox.registry import MODELS
@@ -52,6 +53,27 @@ def build_attn_mask(padding_mask: torch.Tensor) -> torch.Tensor:
     return ((~padding_mask)[:, None, None, :] | eye).contiguous()
 
 
+def attention_with_head_dims(head_dims: Optional[int]) -> type:
+    """timm ``Attention`` whose heads have width ``head_dims`` (so the
+    attention works at ``num_heads * head_dims`` inside a ``d``-wide
+    block); ``Attention`` itself for None (``head_dims = d / num_heads``).
+
+    Raises:
+        ValueError: ``head_dims < 1``.
+    """
+    if head_dims is None:
+        return Attention
+    if head_dims < 1:
+        raise ValueError(f'attn_head_dims must be >= 1, got {head_dims}')
+
+    class NarrowAttention(Attention):
+
+        def __init__(self, dim: int, **kwargs) -> None:
+            super().__init__(dim, attn_head_dim=head_dims, **kwargs)
+
+    return NarrowAttention
+
+
 @MODELS.register_module()
 class CrossModalTransformer(BaseModule):
     """Self-attention over audio + video (+ slot) tokens [S]/[I].
@@ -67,8 +89,12 @@ class CrossModalTransformer(BaseModule):
     Args:
         embed_dims (int): token width ``d``. Default 512 [S].
         num_heads (int): attention heads. Default 8 [I].
-        num_layers (int): transformer blocks. Default 2 [I].
-        mlp_ratio (float): MLP hidden ratio. Default 4.0 [I].
+        num_layers (int): transformer blocks. Default 2 [I] (the STFT
+            config sets 1).
+        mlp_ratio (float): MLP hidden ratio. Default 4.0 [I] (the STFT
+            config sets 2).
+        attn_head_dims (int, optional): width of each attention head;
+            None = ``d / num_heads`` (full-width attention). Default None.
         drop (float): dropout after attention / MLP. Default 0.0 [I].
         attn_drop (float): attention dropout. Default 0.0 [I].
         drop_path (float): stochastic depth (max, linear over blocks).
@@ -95,6 +121,7 @@ class CrossModalTransformer(BaseModule):
                  num_layers: int = 2, mlp_ratio: float = 4.0,
                  drop: float = 0.0, attn_drop: float = 0.0,
                  drop_path: float = 0.0,
+                 attn_head_dims: Optional[int] = None,
                  pos_encoding: Optional[str] = 'sincos',
                  with_slots: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
@@ -110,11 +137,13 @@ class CrossModalTransformer(BaseModule):
         self.modality_embed = nn.Parameter(
             torch.zeros(3 if with_slots else 2, embed_dims))
         nn.init.trunc_normal_(self.modality_embed, std=0.02)
+        attn_layer = attention_with_head_dims(attn_head_dims)
         dpr = [drop_path * i / max(num_layers - 1, 1)
                for i in range(num_layers)]
         self.blocks = nn.ModuleList([
             Block(embed_dims, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
-                  proj_drop=drop, attn_drop=attn_drop, drop_path=dpr[i])
+                  proj_drop=drop, attn_drop=attn_drop, drop_path=dpr[i],
+                  attn_layer=attn_layer)
             for i in range(num_layers)])
         self.norm = nn.LayerNorm(embed_dims)
 

@@ -50,8 +50,11 @@ def safe_key_padding_mask(
 class LatentKnowledgeCombiner(BaseModule):
     """K learnable knowledge slots that read audio and video tokens [S]/[I].
 
-    For each of ``num_iters`` rounds and each modality ``m`` (audio, then
-    video), with ``K`` the current slots ``[B, K, d]`` and ``X_m`` the tokens:
+    The slots live at a width ``d_k`` (``slot_dims``; tokens are projected
+    ``d -> d_k`` once, the slots back ``d_k -> d`` at the end when
+    ``d_k != d``). For each of ``num_iters`` rounds and each modality ``m``
+    (audio, then video), with ``K`` the current slots ``[B, K, d_k]`` and
+    ``X_m`` the projected tokens:
 
     1. read: ``R = MHA_m(LN(K), LN(X_m), LN(X_m))`` (slots are queries;
        padded tokens are masked out) [S: "reads of each modality"];
@@ -59,80 +62,106 @@ class LatentKnowledgeCombiner(BaseModule):
     3. update gate: ``alpha = sigmoid(W_a [K; U])``, candidate
        ``C = W_c U``, ``K <- alpha * C + (1 - alpha) * K`` [S form, I layers].
 
-    A modality that is fully padded for a clip leaves that clip's slots
-    unchanged (its gates are reported as 0). Then ``num_layers`` timm
-    ViT ``Block`` s apply self-attention over the slots [S].
+    With ``share_reads`` one set of read / gate / candidate layers serves
+    both modalities (the modality is told apart by the order of the reads
+    and the tokens themselves) [I]. A modality that is fully padded for a
+    clip leaves that clip's slots unchanged (its gates are reported as 0).
+    Then ``num_layers`` timm ViT ``Block`` s apply self-attention over the
+    slots [S]; with ``num_layers=0`` that self-attention is left to the
+    cross-modal transformer, which attends over the slots together with
+    the tokens (``TransformerBranch``).
 
     Args:
-        embed_dims (int): token / slot width ``d``. Default 512 [S].
+        embed_dims (int): token width ``d``. Default 512 [S].
         num_slots (int): number of knowledge slots ``K``. Default 8 [I].
         num_heads (int): heads of the reads and of the slot blocks.
             Default 8 [I].
-        num_layers (int): slot self-attention blocks. Default 1 [I].
+        num_layers (int): slot self-attention blocks. Default 0 [I] (the
+            cross-modal transformer attends over the slots).
         num_iters (int): read/update rounds. Default 1 [I].
         mlp_ratio (float): MLP ratio of the slot blocks. Default 4.0 [I].
+        slot_dims (int, optional): slot width ``d_k``; None = ``d``.
+            Default None [I] (the STFT config sets 128).
+        share_reads (bool): one read module for both modalities. Default
+            False [I] (the STFT config sets True).
         drop (float): dropout after attention / MLP. Default 0.0 [I].
         attn_drop (float): attention dropout. Default 0.0 [I].
         init_cfg (dict, optional): mmengine init config.
+
+    Parameters (``d_k = d``, per read module): ``4 d^2`` attention +
+    ``2 (2 d^2)`` gates + ``d^2`` candidate (~4.7 M for two modules at
+    ``d = 512``); at ``d_k = 128`` shared: ~0.28 M with the projections.
 
     Shapes:
         ``audio [B, La, d]``, ``video [B, Lv, d]``, padding masks
         ``[B, La]`` / ``[B, Lv]`` bool (True = padded, optional)
         -> slots ``[B, K, d]``; with ``return_gates=True`` also a dict
-        ``read_gate`` / ``update_gate`` -> ``{modality: [B, K, d]}`` of the
-        last round (values in (0, 1); 0 for fully padded modalities).
+        ``read_gate`` / ``update_gate`` -> ``{modality: [B, K, d_k]}`` of
+        the last round (values in (0, 1); 0 for fully padded modalities).
 
     Raises:
-        ValueError: if ``embed_dims`` is not divisible by ``num_heads``, a
+        ValueError: if ``slot_dims`` is not divisible by ``num_heads``, a
             count is < 1 (``num_layers`` may be 0), or (forward) a token
             width is not ``d`` or a mask has the wrong shape.
     """
 
     def __init__(self, embed_dims: int = 512, num_slots: int = 8,
-                 num_heads: int = 8, num_layers: int = 1, num_iters: int = 1,
-                 mlp_ratio: float = 4.0, drop: float = 0.0,
+                 num_heads: int = 8, num_layers: int = 0, num_iters: int = 1,
+                 mlp_ratio: float = 4.0, slot_dims: Optional[int] = None,
+                 share_reads: bool = False, drop: float = 0.0,
                  attn_drop: float = 0.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if embed_dims % num_heads:
-            raise ValueError(f'embed_dims {embed_dims} must be divisible by '
-                             f'num_heads {num_heads}')
+        dk = slot_dims or embed_dims
+        if dk % num_heads:
+            raise ValueError(f'slot width {dk} (slot_dims or embed_dims) '
+                             f'must be divisible by num_heads {num_heads}')
         if num_slots < 1 or num_iters < 1 or num_layers < 0:
             raise ValueError('num_slots and num_iters must be >= 1 and '
                              'num_layers >= 0')
         self.embed_dims, self.num_slots = embed_dims, num_slots
+        self.slot_dims, self.share_reads = dk, share_reads
         self.num_iters = num_iters
-        self.slots = nn.Parameter(torch.empty(num_slots, embed_dims))
+        self.slots = nn.Parameter(torch.empty(num_slots, dk))
         nn.init.trunc_normal_(self.slots, std=0.02)
-        d = embed_dims
+        self.in_proj = (nn.Linear(embed_dims, dk) if dk != embed_dims
+                        else nn.Identity())
+        self.out_proj = (nn.Linear(dk, embed_dims) if dk != embed_dims
+                         else nn.Identity())
         self.reads = nn.ModuleDict()
-        for m in MODALITIES:
+        for m in (MODALITIES[:1] if share_reads else MODALITIES):
             self.reads[m] = nn.ModuleDict(dict(
-                norm_q=nn.LayerNorm(d), norm_kv=nn.LayerNorm(d),
-                attn=nn.MultiheadAttention(d, num_heads, dropout=attn_drop,
+                norm_q=nn.LayerNorm(dk), norm_kv=nn.LayerNorm(dk),
+                attn=nn.MultiheadAttention(dk, num_heads, dropout=attn_drop,
                                            batch_first=True),
                 drop=nn.Dropout(drop),
-                read_gate=nn.Linear(2 * d, d),
-                update_gate=nn.Linear(2 * d, d),
-                candidate=nn.Linear(d, d)))
+                read_gate=nn.Linear(2 * dk, dk),
+                update_gate=nn.Linear(2 * dk, dk),
+                candidate=nn.Linear(dk, dk)))
         self.blocks = nn.Sequential(*[
-            Block(d, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
+            Block(dk, num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
                   proj_drop=drop, attn_drop=attn_drop)
             for _ in range(num_layers)])
-        self.norm = nn.LayerNorm(d)
+        self.norm = nn.LayerNorm(dk)
 
-    def _read(self, m: str, slots: torch.Tensor, x: torch.Tensor,
-              padding_mask: Optional[torch.Tensor]):
-        """One gated read + gated update of ``slots`` from modality ``m``."""
-        layers = self.reads[m]
-        batch, length, width = x.shape
-        if width != self.embed_dims or batch != slots.shape[0]:
-            raise ValueError(f'{m} tokens must be [{slots.shape[0]}, L, '
+    def _tokens(self, m: str, x: torch.Tensor, batch: int,
+                padding_mask: Optional[torch.Tensor]):
+        """Checked, padding-zeroed tokens of ``m`` projected to ``d_k``
+        (once for all rounds), the safe key mask and ``has_valid [B]``."""
+        if x.dim() != 3 or x.shape[-1] != self.embed_dims or \
+                x.shape[0] != batch:
+            raise ValueError(f'{m} tokens must be [{batch}, L, '
                              f'{self.embed_dims}], got {tuple(x.shape)}')
-        mask, has_valid = safe_key_padding_mask(padding_mask, batch, length,
-                                                x.device)
+        mask, has_valid = safe_key_padding_mask(padding_mask, batch,
+                                                x.shape[1], x.device)
         if mask is not None:   # padded values must not leak (0 * NaN)
             x = x.masked_fill(mask.unsqueeze(-1), 0.0)
+        return self.in_proj(x), mask, has_valid
+
+    def _read(self, m: str, slots: torch.Tensor, x: torch.Tensor,
+              mask: Optional[torch.Tensor], has_valid: torch.Tensor):
+        """One gated read + gated update of ``slots`` from modality ``m``."""
+        layers = self.reads[MODALITIES[0] if self.share_reads else m]
         kv = layers['norm_kv'](x)
         read, _ = layers['attn'](layers['norm_q'](slots), kv, kv,
                                  key_padding_mask=mask, need_weights=False)
@@ -152,13 +181,15 @@ class LatentKnowledgeCombiner(BaseModule):
                 return_gates: bool = False
                 ) -> Union[torch.Tensor, Tuple[torch.Tensor, Dict]]:
         """Slots ``[B, K, d]`` (and the gates if ``return_gates``)."""
-        inputs = dict(audio=(audio, audio_padding_mask),
-                      video=(video, video_padding_mask))
-        slots = self.slots.unsqueeze(0).expand(audio.shape[0], -1, -1)
+        batch = audio.shape[0]
+        inputs = dict(
+            audio=self._tokens('audio', audio, batch, audio_padding_mask),
+            video=self._tokens('video', video, batch, video_padding_mask))
+        slots = self.slots.unsqueeze(0).expand(batch, -1, -1)
         gates = dict(read_gate={}, update_gate={})
         for _ in range(self.num_iters):
             for m in MODALITIES:
                 slots, g, a = self._read(m, slots, *inputs[m])
                 gates['read_gate'][m], gates['update_gate'][m] = g, a
-        slots = self.norm(self.blocks(slots))
+        slots = self.out_proj(self.norm(self.blocks(slots)))
         return (slots, gates) if return_gates else slots

@@ -51,7 +51,10 @@ class TransformerBranch(BaseModule):
         ``audio [B, La, d]``, ``video [B, Lv, d]``, masks ``[B, La]`` /
         ``[B, Lv]`` bool (True = padded, optional) -> ``dict(
         embedding=[B, d], tokens=[B, L, d], padding_mask=[B, L],
-        slots=[B, K, d] or None)`` with ``L = La + Lv (+ K)``.
+        slots=[B, K, d] or None, modality_embeddings=dict(audio=[B, d],
+        video=[B, d]))`` with ``L = La + Lv (+ K)``; a modality embedding
+        is the mean of that modality's valid output tokens (zeros when it
+        is fully padded).
 
     Raises:
         ValueError: on an unknown ``pooling``, ``'slots'`` pooling without a
@@ -101,10 +104,16 @@ class TransformerBranch(BaseModule):
         out = self.cross_modal(audio, video, audio_padding_mask,
                                video_padding_mask, slots=slots)
         tokens, mask = out['tokens'], out['padding_mask']
+        la, lv = audio.shape[1], video.shape[1]
+        modality_embeddings = dict(
+            audio=masked_token_mean(tokens[:, :la], mask[:, :la]),
+            video=masked_token_mean(tokens[:, la:la + lv],
+                                    mask[:, la:la + lv]))
         if self.pooling != 'mean':
             num_av = audio.shape[1] + video.shape[1]
             is_slot = torch.zeros_like(mask)
             is_slot[:, num_av:] = True
             mask = mask | (is_slot if self.pooling == 'tokens' else ~is_slot)
         return dict(embedding=masked_token_mean(tokens, mask), tokens=tokens,
-                    padding_mask=out['padding_mask'], slots=slots)
+                    padding_mask=out['padding_mask'], slots=slots,
+                    modality_embeddings=modality_embeddings)

@@ -5,6 +5,7 @@ from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from stftbox.registry import MODELS
@@ -45,6 +46,21 @@ def fill_cfg(cfg: dict, forced: Dict[str, int], defaults: Dict[str, int],
     return cfg
 
 
+DECODERS = ('linear', 'tied', 'bottleneck')
+
+
+class _TiedDecoder(nn.Module):
+    """``x W + b``: the transpose of an encoder weight ``W [d, D]`` (given
+    at call time) plus an own bias ``b [D]``."""
+
+    def __init__(self, out_channels: int) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, weight.t(), self.bias)
+
+
 class TwoStreamBackbone(BaseModule):
     """Base of the audio-visual backbones (STFT, TCaF- and AVCA-style).
 
@@ -53,9 +69,10 @@ class TwoStreamBackbone(BaseModule):
     A subclass calls :meth:`build_decoders` at the end of its ``__init__``
     (after its own layers, which keeps their random initialisation order)
     and :meth:`reconstruction_losses` in ``forward``: the AVCA-style
-    reconstruction loss [P] (docs/method.md, Losses), a linear decoder per
-    modality from ``d`` back to the input width, masked MSE on valid steps,
-    times ``reconstruction_weight``.
+    reconstruction loss [P] (docs/method.md, Losses), a decoder per
+    modality from ``d`` back to the input width (linear by default; see
+    :meth:`build_decoders`), masked MSE on valid steps, times
+    ``reconstruction_weight``.
 
     Args:
         audio_channels, video_channels (int): input widths ``D_a``, ``D_v``.
@@ -88,13 +105,60 @@ class TwoStreamBackbone(BaseModule):
             encoder, dict(in_channels=video_channels, embed_dims=embed_dims),
             {}, 'encoder'))
 
-    def build_decoders(self) -> None:
-        """Linear decoders ``d -> D_a`` and ``d -> D_v`` when the
-        reconstruction weight is positive."""
-        if self.reconstruction_weight > 0:
-            audio_channels, video_channels = self._input_channels
-            self.audio_decoder = nn.Linear(self.embed_dims, audio_channels)
-            self.video_decoder = nn.Linear(self.embed_dims, video_channels)
+    def build_decoders(self, kind: str = 'linear',
+                       hidden_dims: int = 64) -> None:
+        """Decoders ``d -> D_a`` and ``d -> D_v`` when the reconstruction
+        weight is positive.
+
+        Args:
+            kind (str): ``'linear'`` (``nn.Linear(d, D)``, the AVCA form
+                [P]); ``'tied'`` (the transpose of the encoder's first
+                linear layer ``fc`` plus an own bias: ``D`` parameters
+                instead of ``d D``; tied autoencoder weights [I]);
+                ``'bottleneck'`` (``Linear(d, h) -> GELU -> Linear(h, D)``,
+                ``h = hidden_dims`` [I]).
+            hidden_dims (int): ``h`` of ``'bottleneck'``.
+
+        Raises:
+            ValueError: unknown ``kind``, ``hidden_dims < 1``, or ``'tied'``
+                with an encoder without an ``fc`` ``nn.Linear`` of the
+                right shape.
+        """
+        if kind not in DECODERS:
+            raise ValueError(f'decoder must be one of {DECODERS}, got '
+                             f'{kind!r}')
+        self.decoder_kind = kind
+        if self.reconstruction_weight <= 0:
+            return
+        audio_channels, video_channels = self._input_channels
+        for m, chans in (('audio', audio_channels),
+                         ('video', video_channels)):
+            if kind == 'linear':
+                dec = nn.Linear(self.embed_dims, chans)
+            elif kind == 'bottleneck':
+                if hidden_dims < 1:
+                    raise ValueError('decoder_hidden_dims must be >= 1, got '
+                                     f'{hidden_dims}')
+                dec = nn.Sequential(nn.Linear(self.embed_dims, hidden_dims),
+                                    nn.GELU(), nn.Linear(hidden_dims, chans))
+            else:
+                fc = getattr(getattr(self, f'{m}_encoder'), 'fc', None)
+                if not isinstance(fc, nn.Linear) or tuple(
+                        fc.weight.shape) != (self.embed_dims, chans):
+                    raise ValueError(
+                        "decoder='tied' needs encoders with an nn.Linear "
+                        f'`fc` of weight [{self.embed_dims}, {chans}] '
+                        f'(the {m} encoder has none)')
+                dec = _TiedDecoder(chans)
+            setattr(self, f'{m}_decoder', dec)
+
+    def decode(self, modality: str, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct the ``modality`` input ``[B, L, D]`` from encoded
+        steps ``x`` ``[B, L, d]`` (needs the decoders)."""
+        dec = getattr(self, f'{modality}_decoder')
+        if isinstance(dec, _TiedDecoder):
+            return dec(x, getattr(self, f'{modality}_encoder').fc.weight)
+        return dec(x)
 
     @staticmethod
     def default_masks(audio: torch.Tensor, video: torch.Tensor,
@@ -120,7 +184,7 @@ class TwoStreamBackbone(BaseModule):
         inputs; empty when the weight is 0."""
         if self.reconstruction_weight <= 0:
             return {}
-        rec = (masked_mse(self.audio_decoder(a), audio, am) +
-               masked_mse(self.video_decoder(v), video, vm))
+        rec = (masked_mse(self.decode('audio', a), audio, am) +
+               masked_mse(self.decode('video', v), video, vm))
         return dict(loss_input_reconstruction=self.reconstruction_weight *
                     rec)

@@ -1,4 +1,5 @@
 """Whole audio-visual GZSL model: backbone + GZSL head."""
+import inspect
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -34,6 +35,9 @@ class AVGZSLClassifier(BaseModel):
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.head = MODELS.build(head)
+        # backbones that can skip their auxiliary losses when predicting
+        self._skips_losses = 'with_losses' in inspect.signature(
+            self.backbone.forward).parameters
         self.register_buffer('class_embeddings', torch.zeros(0, 0),
                              persistent=False)
         self.register_buffer('train_class_ids',
@@ -58,8 +62,13 @@ class AVGZSLClassifier(BaseModel):
             self.train_class_ids = torch.as_tensor(
                 list(train_class_ids), dtype=torch.long, device=param.device)
 
-    def extract_feat(self, inputs: Dict[str, torch.Tensor]) -> dict:
-        """Backbone output for ``inputs`` (docs/interfaces.md)."""
+    def extract_feat(self, inputs: Dict[str, torch.Tensor],
+                     with_losses: bool = True) -> dict:
+        """Backbone output for ``inputs`` (docs/interfaces.md);
+        ``with_losses=False`` lets a backbone whose ``forward`` takes
+        ``with_losses`` skip its auxiliary losses."""
+        if not with_losses and self._skips_losses:
+            return self.backbone(**inputs, with_losses=False)
         return self.backbone(**inputs)
 
     def forward(self, inputs: Dict[str, torch.Tensor],
@@ -81,7 +90,7 @@ class AVGZSLClassifier(BaseModel):
                 training class, or a loss is NaN/Inf.
             ValueError: for an unknown ``mode``.
         """
-        feats = self.extract_feat(inputs)
+        feats = self.extract_feat(inputs, with_losses=mode != 'predict')
         if mode == 'tensor':
             return feats
         if self.class_embeddings.numel() == 0:

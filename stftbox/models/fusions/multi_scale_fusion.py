@@ -49,7 +49,9 @@ class MultiScaleFusion(BaseModule):
             the scale outputs, then ``Linear(n_scales * d_o -> d_o)``).
             Default ``'sum'`` [I].
         share_fusion (bool): one fusion module for all scales instead of one
-            per scale. Default False [I].
+            per scale; the scales then go through it in one call (the
+            transformer side is projected once). Default True [I] (half
+            the parameters; per-scale modules are the option).
         scale_norm (bool): LayerNorm(``d_o``) on each fused output before
             pooling / combining (see module note). Default True [I].
         init_cfg (dict, optional): mmengine init config.
@@ -70,7 +72,7 @@ class MultiScaleFusion(BaseModule):
     def __init__(self, fusion: dict, r_channels: int, s_channels: int,
                  out_channels: int,
                  scales: Sequence[str] = ('pooled', 'steps'),
-                 combine: str = 'sum', share_fusion: bool = False,
+                 combine: str = 'sum', share_fusion: bool = True,
                  scale_norm: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -83,6 +85,7 @@ class MultiScaleFusion(BaseModule):
             raise ValueError(f'combine must be one of {_COMBINES}, '
                              f'got {combine!r}')
         self.scales, self.combine = scales, combine
+        self.share_fusion = share_fusion
         self.out_channels = out_channels
         cfg = copy.deepcopy(dict(fusion))
         cfg.setdefault('r_channels', r_channels)
@@ -126,16 +129,28 @@ class MultiScaleFusion(BaseModule):
                 s_steps: Optional[torch.Tensor] = None,
                 step_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Fuse at every configured scale and combine -> ``[B, d_o]``."""
+        if 'steps' in self.scales and s_steps is None:
+            raise ValueError("scale 'steps' needs s_steps [T, B, d_s]")
+        if self.share_fusion and len(self.scales) == 2 and \
+                tuple(s_steps.shape[1:]) == tuple(s.shape):
+            # one call over [s; s_1 .. s_T]: r's side is computed once
+            both = torch.cat([s.unsqueeze(0), s_steps.to(s.dtype)], dim=0)
+            y = self.fusions['pooled'](r.unsqueeze(0), both)
+            fused = dict(pooled=self.norms['pooled'](y[0]),
+                         steps=self._pool_steps(self.norms['steps'](y[1:]),
+                                                step_weights))
+            return self._combine([fused[sc] for sc in self.scales])
         outs = []
         for sc in self.scales:
             if sc == 'pooled':
                 y = self.norms[sc](self.fusions[sc](r, s))
             else:
-                if s_steps is None:
-                    raise ValueError("scale 'steps' needs s_steps [T, B, d_s]")
                 y = self.norms[sc](self.fusions[sc](r.unsqueeze(0), s_steps))
                 y = self._pool_steps(y, step_weights)
             outs.append(y)
+        return self._combine(outs)
+
+    def _combine(self, outs: list) -> torch.Tensor:
         if self.combine == 'concat':
             return self.proj(torch.cat(outs, dim=-1))
         y = torch.stack(outs, 0).sum(0)

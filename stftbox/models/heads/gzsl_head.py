@@ -17,15 +17,23 @@ class GZSLHead(nn.Module):
 
     Both projections are two-layer MLPs (``timm.layers.Mlp``). Optional
     decoders map the projections back to their inputs for the reconstruction
-    loss ([P], AVCA): ``MSE(dec_av(a), x) + MSE(dec_txt(c), t)``.
+    loss: the class embedding ``MSE(dec_txt(c), t)`` ([P], AVCA) and, with
+    ``av_reconstruction``, also the audio-visual embedding
+    ``MSE(dec_av(a), x)`` (no source states it [I]).
+
+    A loss with ``apply_to`` (``ProjectionLoss``) of ``'modalities'`` or
+    ``'both'`` is also applied to each of the backbone's
+    ``modality_embeddings`` (``{name: [B, E_in]}``), projected by the same
+    ``av_proj``; the terms are summed.
 
     Args:
         in_channels (int): width ``E_in`` of the backbone's ``embedding``.
         text_channels (int): width ``D_t`` of the class text embeddings
             (300 for word2vec, 384 for all-MiniLM-L6-v2).
         embed_dims (int): width ``E`` of the joint space. Default 64.
-        hidden_dims (int, optional): MLP hidden width; default
-            ``max(E_in, E)``.
+        hidden_dims (int, optional): hidden width of every MLP (projections
+            and decoders); default ``max(E_in, E)`` [I] (the STFT config
+            sets 256).
         dropout (float): dropout inside the MLPs. Default 0.1.
         normalize (bool): L2-normalise both projections. Default False.
         losses (list[dict]): loss configs (MODELS), each called as
@@ -33,9 +41,15 @@ class GZSLHead(nn.Module):
             0.5 * triplet + 0.5 * projection ([S]).
         reconstruction_weight (float): weight of the reconstruction loss;
             0 disables the decoders. Default 0.5 ([S]).
+        av_reconstruction (bool): also reconstruct the audio-visual
+            embedding (the decoder ``dec_av``). Default True (today's
+            TCaF-/AVCA-style baseline configs rely on it; the STFT config
+            sets False, since no source states it).
 
     Raises:
-        ValueError: if ``losses`` is empty and ``reconstruction_weight`` is 0.
+        ValueError: if ``losses`` is empty and ``reconstruction_weight`` is
+            0; (loss) if a loss applies to the modality embeddings and the
+            backbone gives none, or they are not ``[B, E_in]``.
     """
 
     def __init__(self,
@@ -46,7 +60,8 @@ class GZSLHead(nn.Module):
                  dropout: float = 0.1,
                  normalize: bool = False,
                  losses: Optional[List[dict]] = None,
-                 reconstruction_weight: float = 0.5) -> None:
+                 reconstruction_weight: float = 0.5,
+                 av_reconstruction: bool = True) -> None:
         super().__init__()
         if losses is None:
             losses = [dict(type='TripletLoss', margin=1.0, loss_weight=0.5),
@@ -60,10 +75,13 @@ class GZSLHead(nn.Module):
         self.normalize = normalize
         self.losses = nn.ModuleList(MODELS.build(cfg) for cfg in losses)
         self.loss_names = [type(m).__name__ for m in self.losses]
+        self.in_channels = in_channels
         self.reconstruction_weight = reconstruction_weight
-        if reconstruction_weight:
+        self.av_reconstruction = bool(av_reconstruction)
+        if reconstruction_weight and av_reconstruction:
             self.av_decoder = Mlp(embed_dims, hidden, in_channels,
                                   drop=dropout)
+        if reconstruction_weight:
             self.text_decoder = Mlp(embed_dims, hidden, text_channels,
                                     drop=dropout)
 
@@ -71,11 +89,32 @@ class GZSLHead(nn.Module):
                 class_embeddings: torch.Tensor) -> tuple:
         """Project clips ``[B, E_in]`` and classes ``[C, D_t]`` to
         ``([B, E], [C, E])``."""
-        av = self.av_proj(embedding)
         cls = self.text_proj(class_embeddings)
         if self.normalize:
-            av, cls = F.normalize(av, dim=-1), F.normalize(cls, dim=-1)
-        return av, cls
+            cls = F.normalize(cls, dim=-1)
+        return self.project_clips(embedding), cls
+
+    def project_clips(self, embedding: torch.Tensor) -> torch.Tensor:
+        """``[B, E_in]`` clip (or modality) embeddings -> ``[B, E]``."""
+        av = self.av_proj(embedding)
+        return F.normalize(av, dim=-1) if self.normalize else av
+
+    def _modality_projections(self, feats: dict) -> list:
+        mods = feats.get('modality_embeddings')
+        if not mods:
+            raise ValueError(
+                "GZSLHead: a loss has apply_to='modalities'/'both' but the "
+                "backbone output has no 'modality_embeddings' (use "
+                "apply_to='fused' with this backbone)")
+        out = []
+        for name, emb in mods.items():
+            if emb.dim() != 2 or emb.shape[-1] != self.in_channels:
+                raise ValueError(
+                    f'GZSLHead: modality_embeddings[{name!r}] must be '
+                    f'[B, {self.in_channels}] (in_channels), got '
+                    f'{tuple(emb.shape)}')
+            out.append(self.project_clips(emb))
+        return out
 
     def loss(self, feats: Dict[str, torch.Tensor],
              class_embeddings: torch.Tensor,
@@ -93,13 +132,22 @@ class GZSLHead(nn.Module):
             ``loss_reconstruction`` when enabled.
         """
         av, cls = self(feats['embedding'], class_embeddings)
-        out = {}
+        out, mods = {}, None
         for name, loss in zip(self.loss_names, self.losses):
             key = 'loss_' + name.replace('Loss', '').lower()
-            out[key] = out.get(key, 0) + loss(av, cls, targets)
+            apply_to = getattr(loss, 'apply_to', 'fused')
+            if apply_to in ('fused', 'both'):
+                out[key] = out.get(key, 0) + loss(av, cls, targets)
+            if apply_to in ('modalities', 'both'):
+                if mods is None:
+                    mods = self._modality_projections(feats)
+                for emb in mods:
+                    out[key] = out.get(key, 0) + loss(emb, cls, targets)
         if self.reconstruction_weight:
-            rec = F.mse_loss(self.av_decoder(av), feats['embedding']) + \
-                F.mse_loss(self.text_decoder(cls), class_embeddings)
+            rec = F.mse_loss(self.text_decoder(cls), class_embeddings)
+            if self.av_reconstruction:
+                rec = rec + F.mse_loss(self.av_decoder(av),
+                                       feats['embedding'])
             out['loss_reconstruction'] = self.reconstruction_weight * rec
         return out
 
