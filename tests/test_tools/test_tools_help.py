@@ -12,8 +12,11 @@ import sys
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# scripts, not the helper modules they import (no ``__main__`` block)
 SCRIPTS = sorted(osp.relpath(p, REPO) for p in glob.glob(
-    osp.join(REPO, 'tools', '**', '*.py'), recursive=True))
+    osp.join(REPO, 'tools', '**', '*.py'), recursive=True) +
+    glob.glob(osp.join(REPO, 'demo', '*.py'))
+    if "__name__ == '__main__'" in open(p).read())
 
 # Runs each script up to its parse_args() in one interpreter; the patched
 # parse_known_args records every action (sub-commands included), renders

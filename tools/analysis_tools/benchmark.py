@@ -181,8 +181,10 @@ def parse_cfg_options(tokens: Optional[Sequence[str]]) -> dict:
     """``['a.b=1', ...]`` -> dict, as mmengine's ``--cfg-options``."""
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='+', action=DictAction, default={})
-    return parser.parse_args(['--o', *tokens]).o if tokens else {}
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={})
+    return parser.parse_args(['--cfg-options', *tokens]).cfg_options \
+        if tokens else {}
 
 
 def build(config: str, cfg_options: Optional[Sequence[str]] = None):
@@ -400,7 +402,8 @@ def parse_args(argv=None):
                         help='measurement rounds, configs alternating')
     parser.add_argument('--iters', type=int, default=3,
                         help='timed steps per round (after one warm-up)')
-    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--batch-size', type=int, default=64,
+                        help='clips per step (default 64)')
     parser.add_argument('--threads', type=int, default=2,
                         help='torch CPU threads (and OMP_NUM_THREADS)')
     parser.add_argument('--audio-steps', type=int,

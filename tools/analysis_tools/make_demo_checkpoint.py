@@ -51,7 +51,7 @@ def reproduce_record(config, summary, threads):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', default='configs/stft_demo.py',
                         help='config to run the protocol on (default '
                         'configs/stft_demo.py)')

@@ -51,7 +51,8 @@ class AVCABackbone(nn.Module):
         encoder_dropout (float): dropout of the encoders and the transformer
             (``embedding_dropout``). Default 0.2.
         momentum (float): BatchNorm momentum of the encoders' second
-            BatchNorm (``--momentum``; 0.99 for cls features). Default 0.99.
+            BatchNorm (the peer's ``momentum`` run argument; 0.99 for cls
+            features). Default 0.99.
         num_layers (int): transformer depth. Default 1.
         num_heads (int): heads (``num_heads * head_dims`` must be ``d``).
             Default 3.
