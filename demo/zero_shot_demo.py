@@ -13,7 +13,8 @@ model's joint space (nearest first). Example with the bundled surrogate data
 and the shipped demo checkpoint:
 
     F=features/surrogate_temporal/audio/stage_2_test_unseen/PlayingSitar.pkl
-    python demo/zero_shot_demo.py data/surrogate_avgzsl/UCF/$F \
+    D=${STFTBOX_HOME:-~/.cache/stftbox}/data/surrogate_avgzsl/UCF
+    python demo/zero_shot_demo.py $D/$F \
         configs/stft_demo.py checkpoints/stft_demo_ucf_surrogate.pth \
         --classes "Playing Sitar,Brushing Teeth,Surfing"
 """

@@ -35,6 +35,13 @@ def new_figure(size: Tuple[float, float]):
     return fig
 
 
+def _umask() -> int:
+    """The process umask (read without changing it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_figure(fig, path: str) -> str:
     """Save ``fig`` as PNG at ``path`` atomically (temporary file + rename);
     the image is exactly ``figsize * dpi`` pixels. Returns the path."""
@@ -44,6 +51,7 @@ def save_figure(fig, path: str) -> str:
                                dir=osp.dirname(path))
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0o600
         fig.savefig(tmp, dpi=fig.dpi, format='png')
         os.replace(tmp, path)
     except BaseException:

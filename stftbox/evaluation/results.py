@@ -116,6 +116,9 @@ def dump_results(results: dict, path: str) -> str:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.preds-', suffix='.tmp', dir=folder)
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it 0o600
         with os.fdopen(fd, 'wb') as f:
             pickle.dump(results, f, protocol=4)
         os.replace(tmp, path)

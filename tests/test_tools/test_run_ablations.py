@@ -20,7 +20,7 @@ def tool():
 
 def test_every_run_config_exists(tool):
     names = [n for n, _, _ in tool.RUNS]
-    assert len(names) == len(set(names)) == 10
+    assert len(names) == len(set(names)) == 16
     for _, config, _ in tool.RUNS:
         assert osp.isfile(osp.join(REPO, config)), config
 
