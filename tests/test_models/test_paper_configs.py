@@ -123,8 +123,13 @@ def test_parameter_budget(built):
         lin(256, 64) + lin(64, 256) + lin(256, 300)
     total = _count(model)
     assert total == sum(_count(m) for m in model.children())
+    # three pointwise Conv1d(512, 512) + LIF blocks: weights, biases, LN,
+    # GLP beta, threshold gain / bias / GLP weight; the TSF's step scores
+    snn = bb.snn_branch
+    assert _count(snn) == 3 * (lin(D, D) + ln + 1 + 3) + _count(snn.tsf)
     if (audio_ch, video_ch) == (128, 4096):
         assert total < TCAF_PARAMS
+        assert total == 5_468_674   # below the 6.5 M aim of issue 8
 
 
 def test_paper_model_trains_one_step_on_real_lengths(built):
@@ -152,12 +157,16 @@ def test_paper_model_trains_one_step_on_real_lengths(built):
 def test_wide_ablation_restores_the_previous_widths():
     """configs/ablations/stft_demo_wide.py sets every width option back to
     the pre-budget STFT: the demo model had 356,492 parameters then, with
-    Linear+LIF blocks; with today's Conv+LIF default (kernel 3, 64 wide:
-    2 blocks x 64 x 64 x (3 - 1) = 16,384 more weights) it has 372,876."""
+    Linear+LIF blocks, as many as with today's pointwise Conv+LIF default;
+    with kernel 3 (64 wide: 2 blocks x 64 x 64 x (3 - 1) = 16,384 more
+    weights) it has 372,876."""
     path = osp.join(REPO, 'configs/ablations/stft_demo_wide.py')
     model = MODELS.build(Config.fromfile(path).model)
-    assert _count(model) == 372_876
+    assert _count(model) == 356_492
     cfg = Config.fromfile(path)
+    cfg.model.backbone.snn_branch.kernel_size = 3
+    assert _count(MODELS.build(cfg.model)) == 372_876
+    cfg.model.backbone.snn_branch.kernel_size = 1
     cfg.model.backbone.snn_branch.layer_type = 'linear'
     assert _count(MODELS.build(cfg.model)) == 356_492
     assert model.head.av_reconstruction

@@ -3,6 +3,7 @@ earlier ([I]) choice; configs/stft_demo.py keeps the stated defaults."""
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from stftbox.registry import MODELS
@@ -17,7 +18,8 @@ def _snn(config):
 
 def _facts(branch):
     block = branch.blocks[0]
-    return dict(layer_type=block.layer_type,
+    return dict(layer_type=block.layer_type, kernel=block.kernel_size,
+                dropout=(block.dropout_mode, type(block.drop).__name__),
                 glp=(block.pooling.form, block.pooling.mix_activation)
                 if block.pooling is not None else None,
                 entropy=getattr(block.neuron, 'entropy_source', None),
@@ -26,17 +28,25 @@ def _facts(branch):
                 tsf=branch.tsf is not None)
 
 
-DEMO = dict(layer_type='conv1d', glp=('paper', 'sigmoid'),
+DEMO = dict(layer_type='conv1d', kernel=1, dropout=('shared', 'Dropout'),
+            glp=('paper', 'sigmoid'),
             entropy='prev_output', neuron='DynamicThresholdLIF',
             within=True, tsf=True)
 
 
 def test_demo_has_the_stated_snn_defaults():
     assert _facts(_snn('configs/stft_demo.py')) == DEMO
+    # the shared mask is spikingjelly's, the per-step one torch's
+    from spikingjelly.activation_based import layer
+    assert isinstance(_snn('configs/stft_demo.py').blocks[1].drop,
+                      layer.Dropout)
+    per_step = _snn('configs/ablations/stft_demo_per_step_dropout.py')
+    assert type(per_step.blocks[1].drop) is torch.nn.Dropout
 
 
 @pytest.mark.parametrize('name,changed', [
-    ('stft_demo_linear_blocks', dict(layer_type='linear')),
+    ('stft_demo_conv_k3', dict(kernel=3)),
+    ('stft_demo_per_step_dropout', dict(dropout=('per_step', 'Dropout'))),
     ('stft_demo_glp_convex', dict(glp=('convex', 'clamp'))),
     ('stft_demo_input_entropy', dict(entropy='input')),
     ('stft_demo_glp_across_modalities', dict(within=False)),

@@ -224,8 +224,9 @@ def test_branch_defaults_are_the_stated_design():
     for block in branch.blocks:
         assert block.layer_type == 'conv1d'              # [S] Conv+LIF
         assert isinstance(block.proj, torch.nn.Conv1d)
-        assert block.proj.kernel_size == (3, )           # [I]
-        assert block.proj.padding == (1, )
+        assert block.proj.kernel_size == (1, )           # [I] pointwise
+        assert block.proj.padding == (0, )
+        assert block.dropout_mode == 'shared'            # [I]
         assert block.modulation == 'residual_gate'       # [S]
         assert block.pooling.form == 'paper'             # [S]
         assert block.pooling.mix_activation == 'sigmoid'  # [S]
@@ -246,7 +247,8 @@ def test_paper_config_pins_the_snn_design():
     cfg = Config.fromfile(osp.join(repo, 'configs/stft_vggsound.py'))
     snn = cfg.model.backbone.snn_branch
     assert (snn.time_steps, snn.num_blocks, snn.layer_type,
-            snn.kernel_size) == (10, 3, 'conv1d', 3)
+            snn.kernel_size) == (10, 3, 'conv1d', 1)
+    assert (snn.dropout, snn.dropout_mode) == (0.1, 'shared')
     assert snn.pooling == dict(type='GlobalLocalPooling', kernel_size=3,
                                form='paper', mix_activation='sigmoid')
     assert snn.modulation == 'residual_gate'
@@ -255,7 +257,49 @@ def test_paper_config_pins_the_snn_design():
     model = MODELS.build(cfg.model)
     branch = model.backbone.snn_branch
     assert branch.blocks[0].neuron.entropy_source == 'prev_output'
-    assert branch.blocks[0].proj.weight.shape == (512, 512, 3)
+    assert branch.blocks[0].proj.weight.shape == (512, 512, 1)
+
+
+@pytest.mark.parametrize('kernel', [1, 3])
+def test_conv_projection_equals_conv1d(kernel):
+    """The pointwise path (one F.linear on channels-last tokens) and the
+    Conv1d path compute torch's Conv1d along the tokens."""
+    block = snn_module.SpikingBlock(C, D, kernel_size=kernel)
+    x = torch.randn(2, 3, L, C)
+    ref = torch.nn.functional.conv1d(
+        x.reshape(-1, L, C).transpose(1, 2), block.proj.weight,
+        block.proj.bias, padding=kernel // 2).transpose(1, 2).reshape(
+            2, 3, L, D)
+    assert torch.allclose(block._project(x), ref, atol=1e-6)
+
+
+def test_shared_dropout_keeps_one_mask_for_all_steps():
+    branch = _branch(dropout=0.5).train()
+    seen = {}
+    for i, block in enumerate(branch.blocks):
+        block.drop.register_forward_hook(
+            lambda m, inp, out, i=i: seen.__setitem__(i, (inp[0], out)))
+    branch(_x())
+    inp, out = seen[1]                                  # [T, B, L, D]
+    assert inp.shape == (T, 3, L, D)
+    dropped = (out == 0) & (inp != 0)
+    assert dropped.any() and not dropped.all()
+    kept = out != 0
+    assert torch.allclose(out[kept], 2 * inp[kept])    # 1 / (1 - p)
+    # the zeroed positions are the same at every step
+    mask = (out / inp.masked_fill(inp == 0, 1.0)).round()
+    assert torch.equal(mask, mask[:1].expand_as(mask))
+    # per-step dropout draws a new mask at every step
+    branch = _branch(dropout=0.5, dropout_mode='per_step').train()
+    for i, block in enumerate(branch.blocks):
+        block.drop.register_forward_hook(
+            lambda m, inp, out, i=i: seen.__setitem__(i, (inp[0], out)))
+    branch(torch.ones(3, L, C))
+    inp, out = seen[1]
+    mask = (out / inp.masked_fill(inp == 0, 1.0)).round()
+    assert not torch.equal(mask, mask[:1].expand_as(mask))
+    with pytest.raises(ValueError, match='dropout_mode must be one of'):
+        _branch(dropout_mode='bogus')
 
 
 def test_no_pooling_builds_no_context_parameters():
@@ -308,7 +352,8 @@ def test_windows_do_not_straddle_the_modality_boundary(within):
     """Video tokens' spikes do not depend on the audio tokens when windows
     stay within segments (every other operation is per token); they do
     when windows straddle the boundary."""
-    branch = _branch(windows_within_segments=within, num_blocks=1).eval()
+    branch = _branch(windows_within_segments=within, num_blocks=1,
+                     kernel_size=3).eval()
     seg = torch.tensor([[0, 0, 0, 1, 1]])
     x = _x(batch=1)
     x_other = x.clone()
@@ -334,7 +379,8 @@ def test_segments_keep_batch_independence():
 
 # ----------------------------------------------------------- memory saving
 @pytest.mark.parametrize('kwargs', [dict(), dict(layer_type='linear',
-                                                 pooling=None)])
+                                                 pooling=None),
+                                    dict(kernel_size=3, dropout=0.3)])
 def test_memory_saving_gives_the_same_outputs_and_gradients(kwargs):
     x = _x()
     mask = torch.zeros(3, L, dtype=torch.bool)
@@ -342,6 +388,7 @@ def test_memory_saving_gives_the_same_outputs_and_gradients(kwargs):
     results = []
     for saving in (False, True):
         branch = _branch(memory_saving=saving, **kwargs).train()
+        torch.manual_seed(1)   # the same dropout masks in both runs
         out = branch(x, mask)
         (out['embedding'].square().sum() + out['step_outputs'].sum()
          ).backward()
