@@ -20,7 +20,7 @@ def tool():
 
 def test_every_run_config_exists(tool):
     names = [n for n, _, _ in tool.RUNS]
-    assert len(names) == len(set(names)) == 16
+    assert len(names) == len(set(names)) == 17
     for _, config, _ in tool.RUNS:
         assert osp.isfile(osp.join(REPO, config)), config
 
@@ -70,3 +70,22 @@ def test_measure_speed(tool):
     configs = ['configs/baselines/avca_demo.py']
     speed = tool.measure_speed(configs, batch=4, iters=1, rounds=1)
     assert set(speed) == set(configs) and speed[configs[0]] > 0
+
+
+def test_seed_sweep_page(tool, tmp_path):
+    """--seeds --collect-only reads <name>_seed<S> work dirs and writes
+    mean +- sample std per run (hand-computed: HM 26.67 and 30.67 ->
+    28.67 +- 2.83)."""
+    for seed, hm in ((1, 26.67), (2, 30.67)):
+        work = tmp_path / f'stft_demo_seed{seed}'
+        work.mkdir()
+        calib = dict(S=40.0, U=20.0, HM=hm, ZSL=21.0, beta=0.4, epoch=3)
+        torch.save(dict(meta=dict(calibration=calib), state_dict={}),
+                   str(work / 'best_gzsl_HM_epoch_3.pth'))
+    out = tmp_path / 'seeds.md'
+    tool.main(['--only', 'stft_demo', '--seeds', '1', '2', '--collect-only',
+               '--work-root', str(tmp_path), '--out', str(out)])
+    page = out.read_text()
+    assert ('| stft_demo | `configs/stft_demo.py` | 2 | 40.00 ± 0.00 | '
+            '20.00 ± 0.00 | 28.67 ± 2.83 | 21.00 ± 0.00 |') in page
+    assert '--only stft_demo --seeds 1 2' in page
