@@ -211,3 +211,25 @@ def test_padded_batch_still_takes_the_gap_path():
                                     vm[1:, :-2]))
     assert torch.allclose(out['embedding'][1], alone['embedding'][0],
                           atol=1e-6)
+
+
+def test_custom_pooling_without_boundaries_gets_the_gap_path():
+    """A pooling with the plain ``forward(x, padding_mask)`` (as in
+    docs/add_modules.md) still works: the branch inserts gap tokens."""
+    from stftbox.models.poolings import BaseTokenPooling
+    from stftbox.registry import POOLINGS
+
+    @POOLINGS.register_module(force=True)
+    class _PlainContrastPooling(BaseTokenPooling):
+
+        def forward(self, x, padding_mask=None):
+            return self.max_pool(x, padding_mask) - self.avg_pool(
+                x, padding_mask)
+
+    branch = SNNBranch(C, D, time_steps=T,
+                       pooling=dict(type='_PlainContrastPooling')).eval()
+    assert not branch.blocks[0].supports_boundaries
+    x, mask, seg = _inputs()
+    out = branch(x, mask, seg)
+    assert out['embedding'].shape == (3, D)
+    assert SNNBranch(C, D).blocks[0].supports_boundaries

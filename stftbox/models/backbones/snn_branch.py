@@ -7,6 +7,7 @@ dynamic threshold reads the GLP statistics [S]; TSF weights the step outputs
 [A].
 """
 import copy
+import inspect
 from typing import Optional
 
 import torch
@@ -321,6 +322,20 @@ class SpikingBlock(nn.Module):
         pool = getattr(self.pooling, 'kernel_size', 1) if self.pooling else 1
         return max(self.kernel_size, pool) // 2
 
+    @property
+    def supports_boundaries(self) -> bool:
+        """Whether :meth:`forward` can take ``boundaries``: no pooling, or
+        a pooling whose ``forward`` has a ``boundaries`` argument (all of
+        :mod:`stftbox.models.poolings`; a custom pooling with the plain
+        ``forward(x, padding_mask)`` gets the gap tokens instead)."""
+        if self.pooling is None:
+            return True
+        try:
+            params = inspect.signature(self.pooling.forward).parameters
+        except (TypeError, ValueError):
+            return False
+        return 'boundaries' in params
+
     def _project(self, x: torch.Tensor, boundaries=None) -> torch.Tensor:
         if self.layer_type == 'linear':
             return self.proj(x)
@@ -339,8 +354,9 @@ class SpikingBlock(nn.Module):
         u = self.drop(self.norm(u, valid))
         ctx = None
         if self.pooling is not None:
-            ctx = self.pooling(u, None if valid is None else ~valid,
-                               boundaries=boundaries)
+            mask = None if valid is None else ~valid
+            ctx = (self.pooling(u, mask, boundaries=boundaries)
+                   if boundaries else self.pooling(u, mask))
             if self.modulation == 'residual_gate':
                 u = u * (1.0 + torch.sigmoid(ctx))
             elif self.modulation == 'gate':
@@ -526,7 +542,8 @@ class SNNBranch(BaseModule):
         boundaries = None
         if segment_ids is not None and self.windows_within_segments:
             gap = max(block.half_window for block in self.blocks)
-            if gap > 0 and self.segment_fast_path:
+            if gap > 0 and self.segment_fast_path and all(
+                    block.supports_boundaries for block in self.blocks):
                 boundaries = segment_boundaries(segment_ids, padding_mask)
             if boundaries is None:  # padded or mixed layouts: gap tokens
                 if padding_mask is None:
