@@ -168,23 +168,24 @@ def _correct_conv_boundaries(y: torch.Tensor, x: torch.Tensor,
             raise ValueError(f'boundaries must lie in (0, L = {length}), got '
                              f'{list(boundaries)}')
         seg[b:] = [seg[b] + 1] * (length - b)
-    cols = [j for j in range(length)
-            if any(0 <= j + t - half < length and seg[j + t - half] != seg[j]
-                   for t in range(k))]
-    src, keep = [], []
-    for j in cols:
-        for t in range(k):
-            i = j + t - half
-            inside = 0 <= i < length and seg[i] == seg[j]
-            src.append(i if inside else j)
-            keep.append(1.0 if inside else 0.0)
-    unf = x.index_select(-2, torch.tensor(src, device=x.device))
-    unf = unf * torch.tensor(keep, device=x.device, dtype=x.dtype
-                             ).unsqueeze(-1)
-    unf = unf.reshape(*x.shape[:-2], len(cols), k * x.shape[-1])
-    w = weight.permute(0, 2, 1).reshape(weight.shape[0], -1)  # [D, k * C]
-    fixed = F.linear(unf, w, bias)
-    return y.index_copy_(-2, torch.tensor(cols, device=x.device), fixed)
+    # columns whose window crosses a boundary, grouped by their in-segment
+    # taps (one linear per group, on those taps only)
+    groups = {}
+    for j in range(length):
+        taps = tuple(t for t in range(k) if 0 <= j + t - half < length
+                     and seg[j + t - half] == seg[j])
+        if len(taps) < k and any(0 <= j + t - half < length
+                                 for t in range(k) if t not in taps):
+            groups.setdefault(taps, []).append(j)
+    for taps, cols in groups.items():
+        src = [j + t - half for j in cols for t in taps]
+        unf = x.index_select(-2, torch.tensor(src, device=x.device))
+        unf = unf.reshape(*x.shape[:-2], len(cols), len(taps) * x.shape[-1])
+        w = weight[:, :, list(taps)].permute(0, 2, 1).reshape(
+            weight.shape[0], -1)                            # [D, taps * C]
+        y = y.index_copy_(-2, torch.tensor(cols, device=x.device),
+                          F.linear(unf, w, bias))
+    return y
 
 
 class MaskedBatchNorm(nn.BatchNorm1d):
