@@ -7,6 +7,7 @@ dynamic threshold reads the GLP statistics [S]; TSF weights the step outputs
 [A].
 """
 import copy
+import inspect
 from typing import Optional
 
 import torch
@@ -20,7 +21,7 @@ from spikingjelly.activation_based import memopt as sj_memopt
 from stftbox.registry import MODELS, NEURONS, POOLINGS
 
 __all__ = ['SNNBranch', 'SpikingBlock', 'MaskedBatchNorm',
-           'insert_segment_gaps', 'join_modalities']
+           'insert_segment_gaps', 'join_modalities', 'segment_boundaries']
 
 _MODULATIONS = ('residual_gate', 'gate', 'add', 'none')
 _DROPOUT_MODES = ('shared', 'per_step')
@@ -105,6 +106,88 @@ def insert_segment_gaps(x: torch.Tensor, padding_mask: torch.Tensor,
     new_mask = padding_mask.new_ones((x.shape[0], length))
     new_mask.scatter_(1, pos, padding_mask)
     return out, new_mask
+
+
+def segment_boundaries(segment_ids: torch.Tensor,
+                       padding_mask: Optional[torch.Tensor] = None
+                       ) -> Optional[tuple]:
+    """The segment starts shared by every clip, if the batch allows the
+    mask-free windows-within-segments path.
+
+    Args:
+        segment_ids (Tensor): ``[B, L]`` integer segment of each token.
+        padding_mask (Tensor | None): ``[B, L]`` bool, True = padded.
+
+    Returns:
+        tuple | None: the token indices ``0 < b < L`` where a new segment
+        starts (``()`` for one segment), when no token is padded and every
+        clip has the same segment layout (all rows of ``segment_ids``
+        equal, as :func:`join_modalities` gives without padding); None
+        otherwise (then :func:`insert_segment_gaps` is needed).
+    """
+    if padding_mask is not None and bool(padding_mask.any()):
+        return None
+    row = segment_ids[:1]
+    if segment_ids.shape[0] > 1 and not bool((segment_ids == row).all()):
+        return None
+    change = (row[0, 1:] != row[0, :-1]).nonzero().flatten() + 1
+    return tuple(change.tolist())
+
+
+def _correct_conv_boundaries(y: torch.Tensor, x: torch.Tensor,
+                             weight: torch.Tensor, boundaries,
+                             bias: Optional[torch.Tensor] = None
+                             ) -> torch.Tensor:
+    """Turn a zero-padded Conv1d over the whole sequence into the Conv1d of
+    every segment alone (zero padding at the segment edges): the few
+    columns next to a boundary, whose windows cross it, are recomputed from
+    their in-segment taps only (``bias + sum_t W_t x[j + t - k // 2]``, the
+    cross-boundary taps zeroed), so that e.g. a silent neighbourhood gives
+    exactly the bias, as the zero padding does (exact ties for the max
+    pooling that follows).
+
+    Args:
+        y (Tensor): ``[..., L, D]``, the conv output of the whole sequence
+            (channels last), modified in place (not saved by the conv's
+            backward).
+        x (Tensor): ``[..., L, C]``, the conv input.
+        weight (Tensor): ``[D, C, k]`` the Conv1d weight (odd ``k``,
+            ``k // 2`` zero padding, stride 1, no dilation / groups).
+        boundaries (Sequence[int] | None): token indices where a new segment
+            starts (same for all sequences).
+        bias (Tensor | None): ``[D]`` the Conv1d bias.
+
+    Returns:
+        Tensor: ``y`` corrected (``y`` itself when nothing is to correct).
+    """
+    k = weight.shape[-1]
+    if k == 1 or not boundaries:
+        return y
+    length, half = x.shape[-2], k // 2
+    seg = [0] * length
+    for b in sorted(set(int(b) for b in boundaries)):
+        if not 0 < b < length:
+            raise ValueError(f'boundaries must lie in (0, L = {length}), got '
+                             f'{list(boundaries)}')
+        seg[b:] = [seg[b] + 1] * (length - b)
+    # columns whose window crosses a boundary, grouped by their in-segment
+    # taps (one linear per group, on those taps only)
+    groups = {}
+    for j in range(length):
+        taps = tuple(t for t in range(k) if 0 <= j + t - half < length
+                     and seg[j + t - half] == seg[j])
+        if len(taps) < k and any(0 <= j + t - half < length
+                                 for t in range(k) if t not in taps):
+            groups.setdefault(taps, []).append(j)
+    for taps, cols in groups.items():
+        src = [j + t - half for j in cols for t in taps]
+        unf = x.index_select(-2, torch.tensor(src, device=x.device))
+        unf = unf.reshape(*x.shape[:-2], len(cols), len(taps) * x.shape[-1])
+        w = weight[:, :, list(taps)].permute(0, 2, 1).reshape(
+            weight.shape[0], -1)                            # [D, taps * C]
+        y = y.index_copy_(-2, torch.tensor(cols, device=x.device),
+                          F.linear(unf, w, bias))
+    return y
 
 
 class MaskedBatchNorm(nn.BatchNorm1d):
@@ -194,8 +277,12 @@ class SpikingBlock(nn.Module):
     Forward:
         ``x [*, L, C]`` (``*`` = ``T, B``; or ``B`` with ``time_steps`` to
         expand the neuron input to ``[T, B, L, D]`` as a stride-0 view),
-        zero on padded tokens; ``valid [*, L]`` bool or None (all valid)
-        -> spikes ``[T, B, L, D]`` in {0, 1}, zero on padded tokens.
+        zero on padded tokens; ``valid [*, L]`` bool or None (all valid);
+        ``boundaries`` (Sequence[int] | None): token indices where a new
+        segment starts, the same for every sequence: the Conv1d and the
+        pooling windows are clipped there as at the sequence ends (each
+        segment processed as its own sequence, without gap tokens or
+        masks) -> spikes ``[T, B, L, D]`` in {0, 1}, zero on padded tokens.
 
     Raises:
         ValueError: unknown ``layer_type`` / ``modulation`` /
@@ -259,19 +346,37 @@ class SpikingBlock(nn.Module):
         pool = getattr(self.pooling, 'kernel_size', 1) if self.pooling else 1
         return max(self.kernel_size, pool) // 2
 
-    def _project(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def supports_boundaries(self) -> bool:
+        """Whether :meth:`forward` can take ``boundaries``: no pooling, or
+        a pooling whose ``forward`` has a ``boundaries`` argument (all of
+        :mod:`stftbox.models.poolings`; a custom pooling with the plain
+        ``forward(x, padding_mask)`` gets the gap tokens instead)."""
+        if self.pooling is None:
+            return True
+        try:
+            params = inspect.signature(self.pooling.forward).parameters
+        except (TypeError, ValueError):
+            return False
+        return 'boundaries' in params
+
+    def _project(self, x: torch.Tensor, boundaries=None) -> torch.Tensor:
         if self.layer_type == 'linear':
             return self.proj(x)
         if self.kernel_size == 1:   # pointwise: one GEMM, channels last
             return F.linear(x, self.proj.weight.squeeze(-1), self.proj.bias)
         lead, (length, chans) = x.shape[:-2], x.shape[-2:]
         y = self.proj(x.reshape(-1, length, chans).transpose(1, 2))
-        return y.transpose(1, 2).reshape(*lead, length, -1)
+        y = y.transpose(1, 2).reshape(*lead, length, -1)
+        # windows within segments without gap tokens
+        return _correct_conv_boundaries(y, x, self.proj.weight, boundaries,
+                                        self.proj.bias)
 
     def forward(self, x: torch.Tensor, valid: Optional[torch.Tensor],
-                time_steps: Optional[int] = None) -> torch.Tensor:
+                time_steps: Optional[int] = None,
+                boundaries=None) -> torch.Tensor:
         vmask = None if valid is None else valid.unsqueeze(-1).to(x.dtype)
-        u = self.norm(self._project(x), valid)
+        u = self.norm(self._project(x, boundaries), valid)
         if isinstance(self.drop, sj_layer.Dropout):
             # one mask for all steps: [T, B, ...] in multi-step mode; the
             # direct-encoded first block's [B, ...] input is one step
@@ -279,7 +384,9 @@ class SpikingBlock(nn.Module):
         u = self.drop(u)
         ctx = None
         if self.pooling is not None:
-            ctx = self.pooling(u, None if valid is None else ~valid)
+            mask = None if valid is None else ~valid
+            ctx = (self.pooling(u, mask, boundaries=boundaries)
+                   if boundaries else self.pooling(u, mask))
             if self.modulation == 'residual_gate':
                 u = u * (1.0 + torch.sigmoid(ctx))
             elif self.modulation == 'gate':
@@ -353,8 +460,16 @@ class SNNBranch(BaseModule):
             neighbours, so a window across their boundary would mix the
             last audio step with the first video step as if they were
             adjacent in time. False = windows straddle the boundary (the
-            earlier behaviour). Implemented by inserting half-window-many
-            padded tokens at each boundary (:func:`insert_segment_gaps`).
+            earlier behaviour). When no token is padded and every clip
+            has the same segment layout (what :func:`join_modalities`
+            gives without padding), the windows are clipped at the
+            boundaries directly (:func:`segment_boundaries`; the blocks'
+            ``boundaries``: whole-sequence Conv1d / pooling with the few
+            boundary columns corrected, no gap tokens, no masks);
+            otherwise half-window-many padded tokens are inserted at each
+            boundary (:func:`insert_segment_gaps`). Both give the same
+            outputs and gradients (up to float rounding); the class
+            attribute ``segment_fast_path = False`` forces the gap tokens.
         memory_saving (bool): activation checkpointing of every block in
             training (spikingjelly ``activation_based.memopt.checkpoint``,
             the spike inputs of blocks ``>= 1`` stored bit-packed by its
@@ -380,6 +495,10 @@ class SNNBranch(BaseModule):
         ValueError: bad sizes / options, ``x`` not ``[B, L, in_channels]``
             or a mask / segment ids not ``[B, L]``.
     """
+
+    #: use :func:`segment_boundaries` (no gap tokens, no masks) when the
+    #: batch allows it; False = always :func:`insert_segment_gaps`
+    segment_fast_path = True
 
     def __init__(self,
                  in_channels: int,
@@ -435,18 +554,19 @@ class SNNBranch(BaseModule):
                                  f'{tuple(t.shape)}')
 
     def _run_block(self, index: int, s: torch.Tensor,
-                   valid: Optional[torch.Tensor]) -> torch.Tensor:
+                   valid: Optional[torch.Tensor],
+                   boundaries=None) -> torch.Tensor:
         block = self.blocks[index]
         steps = self.time_steps if index == 0 else None
         if not (self.memory_saving and self.training
                 and torch.is_grad_enabled()):
-            return block(s, valid, time_steps=steps)
+            return block(s, valid, time_steps=steps, boundaries=boundaries)
 
         def run(inp):
             # the recomputation in the backward pass must start from the
             # same (reset) neuron state as the forward pass
             sj_functional.reset_net(block)
-            return block(inp, valid, time_steps=steps)
+            return block(inp, valid, time_steps=steps, boundaries=boundaries)
 
         compressor = None if index == 0 else sj_memopt.BitSpikeCompressor()
         return sj_memopt.checkpoint(run, s, compressor=compressor)
@@ -458,19 +578,25 @@ class SNNBranch(BaseModule):
         sj_functional.reset_net(self)
         if padding_mask is not None:
             padding_mask = padding_mask.to(torch.bool)
+        boundaries = None
         if segment_ids is not None and self.windows_within_segments:
-            if padding_mask is None:
-                padding_mask = torch.zeros_like(segment_ids, dtype=torch.bool)
             gap = max(block.half_window for block in self.blocks)
-            x, padding_mask = insert_segment_gaps(x, padding_mask,
-                                                  segment_ids, gap)
+            if gap > 0 and self.segment_fast_path and all(
+                    block.supports_boundaries for block in self.blocks):
+                boundaries = segment_boundaries(segment_ids, padding_mask)
+            if boundaries is None:  # padded or mixed layouts: gap tokens
+                if padding_mask is None:
+                    padding_mask = torch.zeros_like(segment_ids,
+                                                    dtype=torch.bool)
+                x, padding_mask = insert_segment_gaps(x, padding_mask,
+                                                      segment_ids, gap)
         valid = None
         if padding_mask is not None and bool(padding_mask.any()):
             valid = ~padding_mask                                  # [B, L]
             x = x * valid.unsqueeze(-1).to(x.dtype)
-        s = self._run_block(0, x, valid)                           # [T,B,L,D]
+        s = self._run_block(0, x, valid, boundaries)               # [T,B,L,D]
         for i in range(1, len(self.blocks)):
-            s = self._run_block(i, s, valid)
+            s = self._run_block(i, s, valid, boundaries)
         if valid is None:
             step_outputs = s.mean(2)                               # [T,B,D]
         else:
