@@ -355,7 +355,8 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
         v0 = v.reshape(-1, chans)
         common = (steps, self.tau, self.decay_input, self.v_reset,
                   self.detach_reset, sg, self.v_th_min, self._span,
-                  self._rate_eps(x_seq), self.detach_cues)
+                  self._rate_eps(x_seq), self.detach_cues,
+                  torch.is_grad_enabled())
         if self.entropy_source == 'input':
             theta = self.threshold(self._entropy(x_base), glp)
             theta = theta.expand(theta.shape[0], *lead, 1).reshape(
