@@ -263,7 +263,10 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
                 half = sg_args[0] / 2
                 gsg = torch.sub(h, th, out=k_buf)
                 gsg.mul_(math.pi * half)
-                gsg.mul_(gsg).add_(1.0).reciprocal_().mul_(half).mul_(gs)
+                gsg.mul_(gsg).add_(1.0).reciprocal_()
+                if half != 1.0:          # alpha = 2: a multiplication by 1
+                    gsg.mul_(half)
+                gsg.mul_(gs)
             elif kind == 'sigmoid':  # spikingjelly's sigmoid_backward
                 alpha = sg_args[0]
                 sgax = torch.sub(h, th, out=k_buf).mul_(alpha).sigmoid_()
