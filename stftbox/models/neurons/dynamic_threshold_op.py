@@ -119,7 +119,28 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
     Python options ``steps, tau, decay_input, v_reset (None = soft),
     detach_reset, sg (backward_fn, args), v_min, span, eps, detach_cue``
     (``detach_cue``: no gradient from ``theta_t`` to the spikes of step
-    ``t - 1``).
+    ``t - 1``) and, optional, ``grad_enabled`` (default True; pass
+    ``torch.is_grad_enabled()``: False keeps no ``H [T, N, C]`` for a
+    backward pass that will not run, inside a ``Function`` the grad mode
+    is always off).
+
+    Implementation (CPU cost): all full-size work goes into preallocated
+    ``[N, C]`` / ``[T, N, C]`` buffers with ``out=`` and in-place ops, and
+    spikes and reset masks are float 0/1 tensors (``torch.ge(..., out=)``
+    into the spike buffer; the hard reset is ``H - H S``, exact for 0/1
+    ``S``): bool masks, ``masked_fill`` and bool -> float copies cost
+    several float ops each. Forward: charge, compare, reset (and the
+    channel mean) per step. Backward: for spikingjelly's ``ATan`` and
+    ``Sigmoid`` the surrogate derivative is their own expression evaluated
+    op for op in place (same values as calling ``backward``; other
+    surrogates: their ``backward``), the fired mask is recomputed (one
+    float compare) instead of saved, and the carry ``(1 - 1/tau) dL/dH``
+    is folded into the scalar of ``addcmul`` / ``add``. Spikes,
+    thresholds and ``v_T`` are bitwise those of the same loop written with
+    bool masks and ``masked_fill``; gradients agree with autograd through
+    the step-by-step reference up to float32 rounding
+    (tests/test_models/test_neurons.py). A non-finite membrane potential
+    becomes NaN at a hard reset (``inf * 0``, ``inf - inf``).
 
     Returns:
         tuple: ``spikes [T, N, C]`` (dtype of ``x``, exactly 0/1),
