@@ -446,3 +446,19 @@ def test_fused_kernel_function_equals_autograd(sg, v_reset, detach_reset,
             surrogate_backward_args(surrogate), *tail, False)
     assert torch.equal(spikes_ng, spikes) and torch.equal(ths_ng, ths)
     assert torch.equal(v_ng, v_last)
+
+
+@pytest.mark.parametrize('dim', [-1, 1])
+def test_tanh_mean_equals_autograd(dim):
+    """The GLP cue's op: values and gradient bitwise those of autograd
+    through ``tanh(x).mean(dim, keepdim=True)``."""
+    from stftbox.models.neurons.dynamic_threshold_op import tanh_mean
+    x = _x(3, 4, 5, 16, scale=1.5)
+    w = _x(3, 4, 5, 16, seed=1).mean(dim, keepdim=True)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_a = tanh_mean(a, dim)
+    out_b = torch.tanh(b).mean(dim, keepdim=True)
+    (out_a * w).sum().backward()
+    (out_b * w).sum().backward()
+    assert torch.equal(out_a, out_b)
+    assert torch.equal(a.grad, b.grad)

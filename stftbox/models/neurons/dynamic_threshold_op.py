@@ -22,10 +22,11 @@ import math
 from typing import Optional
 
 import torch
+from torch.autograd.function import once_differentiable
 from spikingjelly.activation_based import surrogate as sj_surrogate
 
 __all__ = ['DynamicThresholdLIFFunction', 'binary_entropy_bits',
-           'surrogate_backward_args']
+           'surrogate_backward_args', 'tanh_mean']
 
 
 class _BinaryEntropyBits(torch.autograd.Function):
@@ -65,6 +66,44 @@ def binary_entropy_bits(p: torch.Tensor, eps: float) -> torch.Tensor:
         Tensor: same shape as ``p``.
     """
     return _BinaryEntropyBits.apply(p, eps)
+
+
+class _TanhMean(torch.autograd.Function):
+    """``tanh(x).mean(dim, keepdim=True)``; backward
+    ``tanh_backward((g / n).expand_as(y), y)`` with ``y = tanh(x)``: the
+    values autograd gives (its mean backward is ``g.expand(...) / n``), but
+    the ``[..., n, ...]`` gradient of the mean is a stride-0 view instead
+    of a materialised tensor."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y.mean(dim, keepdim=True)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        grad = (grad / y.shape[ctx.dim]).expand_as(y)
+        return torch.ops.aten.tanh_backward(grad, y), None
+
+
+def tanh_mean(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``tanh(x).mean(dim, keepdim=True)`` (the GLP cue of
+    :class:`~stftbox.models.neurons.DynamicThresholdLIF`), same values and
+    gradient as autograd through those two ops, one full-size tensor fewer
+    in the backward pass.
+
+    Args:
+        x (Tensor): any shape.
+        dim (int): the axis to average over.
+
+    Returns:
+        Tensor: shape of ``x`` with ``dim`` of size 1.
+    """
+    return _TanhMean.apply(x, dim)
 
 
 def surrogate_backward_args(surrogate) -> Optional[tuple]:
