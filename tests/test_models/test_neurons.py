@@ -345,3 +345,120 @@ def test_firing_rate_recording_switch():
     neuron.record_firing_rate = True
     out = neuron(_x(3, 2, 8))
     assert float(neuron.firing_rate) == pytest.approx(out.mean().item())
+
+
+# ----------------------------------- the fused kernel against autograd, direct
+def _kernel_reference(x, v0, theta, zs, a, r0, steps, tau, decay_input,
+                      v_reset, detach_reset, surrogate, v_min, span, eps,
+                      detach_cue):
+    """Step-by-step autograd loop with spikingjelly's charge / reset
+    equations and the surrogate module: what the fused kernel computes."""
+    from stftbox.models.neurons.dynamic_threshold_op import \
+        binary_entropy_bits
+    v, r, spikes, thetas = v0, r0, [], []
+    for t in range(steps):
+        h = functional.lif_charge(x[t if x.shape[0] > 1 else 0], v, tau,
+                                  decay_input, v_reset)
+        if theta is None:
+            ent = binary_entropy_bits(r, eps)
+            ent = ent.detach() if detach_cue else ent
+            th = v_min + span * torch.sigmoid(
+                a * ent + zs[t if zs.shape[0] > 1 else 0])
+        else:
+            th = theta[t if theta.shape[0] > 1 else 0]
+        s = surrogate(h - th)
+        v = functional.voltage_reset(h, s, th, v_reset, detach_reset)
+        r = s.mean(-1, keepdim=True)
+        spikes.append(s)
+        thetas.append(th)
+    return torch.stack(spikes), torch.stack(thetas), v
+
+
+_SURROGATES = dict(atan=lambda: sj_surrogate.ATan(alpha=2.0),
+                   atan3=lambda: sj_surrogate.ATan(alpha=3.0),
+                   sigmoid=lambda: sj_surrogate.Sigmoid(alpha=4.0),
+                   pwq=lambda: sj_surrogate.PiecewiseQuadratic(alpha=1.0))
+
+
+@pytest.mark.parametrize('sg', list(_SURROGATES))
+@pytest.mark.parametrize('v_reset', [0.0, None, -0.3])
+@pytest.mark.parametrize('detach_reset', [False, True])
+@pytest.mark.parametrize('steps_in', [1, 6])
+@pytest.mark.parametrize('tau,decay_input', [(2.0, True), (3.0, True),
+                                             (2.0, False)])
+@pytest.mark.parametrize('mode', ['recurrent', 'recurrent_detach_cue',
+                                  'theta_1', 'theta_T'])
+def test_fused_kernel_function_equals_autograd(sg, v_reset, detach_reset,
+                                               steps_in, tau, decay_input,
+                                               mode):
+    """DynamicThresholdLIFFunction (buffers reused, float masks, in-place
+    surrogate derivative for ATan / Sigmoid, generic ``backward`` for the
+    others) equals autograd through the step-by-step reference: spikes and
+    thresholds exactly (hence also ``v_T``), gradients of ``x``, ``v0``,
+    ``theta`` / ``zs``, ``a`` up to float32 rounding."""
+    from stftbox.models.neurons.dynamic_threshold_op import (
+        DynamicThresholdLIFFunction, surrogate_backward_args)
+    steps, num, chans = 6, 5, 24
+    surrogate = _SURROGATES[sg]()
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(steps_in, num, chans, generator=g) * 1.5 + 0.4
+    v0 = torch.randn(num, chans, generator=g) * 0.3
+    w = torch.randn(steps, num, chans, generator=g)
+    recurrent = mode.startswith('recurrent')
+    if recurrent:
+        theta, zs = None, torch.randn(steps, num, 1, generator=g)
+        a, r0 = torch.tensor(1.7), torch.rand(num, 1, generator=g)
+    else:
+        t_theta = 1 if mode == 'theta_1' else steps
+        theta = torch.rand(t_theta, num, 1, generator=g) + 0.5
+        zs = a = r0 = None
+    detach_cue = mode == 'recurrent_detach_cue'
+    opts = (steps, tau, decay_input, v_reset, detach_reset)
+    tail = (0.5, 1.0, 1.0 / 48, detach_cue)
+
+    def leaves():
+        return [None if t is None else t.clone().requires_grad_()
+                for t in (x, v0, theta, zs, a)]
+
+    fast_in = leaves()
+    spikes, ths, v_last, _ = DynamicThresholdLIFFunction.apply(
+        *fast_in, r0, *opts, surrogate_backward_args(surrogate), *tail)
+    (spikes * w).sum().backward()
+    ref_in = leaves()
+    ref_s, ref_th, ref_v = _kernel_reference(
+        *ref_in, r0, *opts, surrogate, *tail)
+    (ref_s * w).sum().backward()
+    assert torch.equal(spikes, ref_s)
+    assert 0 < spikes.mean() < 1
+    assert torch.allclose(ths, ref_th, atol=1e-6, rtol=0)
+    assert torch.allclose(v_last, ref_v, atol=1e-6, rtol=0)
+    for name, f, r in zip(('x', 'v0', 'theta', 'zs', 'a'), fast_in, ref_in):
+        if f is None:
+            continue
+        scale = r.grad.abs().max().clamp_min(1.0)
+        assert torch.allclose(f.grad, r.grad, rtol=0,
+                              atol=2e-6 * scale.item()), name
+    assert fast_in[0].grad.abs().sum() > 0
+    # the same forward without a backward pass (one reused H buffer)
+    with torch.no_grad():
+        spikes_ng, ths_ng, v_ng, _ = DynamicThresholdLIFFunction.apply(
+            x, v0, theta, zs, a, r0, *opts,
+            surrogate_backward_args(surrogate), *tail, False)
+    assert torch.equal(spikes_ng, spikes) and torch.equal(ths_ng, ths)
+    assert torch.equal(v_ng, v_last)
+
+
+@pytest.mark.parametrize('dim', [-1, 1])
+def test_tanh_mean_equals_autograd(dim):
+    """The GLP cue's op: values and gradient bitwise those of autograd
+    through ``tanh(x).mean(dim, keepdim=True)``."""
+    from stftbox.models.neurons.dynamic_threshold_op import tanh_mean
+    x = _x(3, 4, 5, 16, scale=1.5)
+    w = _x(3, 4, 5, 16, seed=1).mean(dim, keepdim=True)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_a = tanh_mean(a, dim)
+    out_b = torch.tanh(b).mean(dim, keepdim=True)
+    (out_a * w).sum().backward()
+    (out_b * w).sum().backward()
+    assert torch.equal(out_a, out_b)
+    assert torch.equal(a.grad, b.grad)

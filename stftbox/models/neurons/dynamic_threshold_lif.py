@@ -22,7 +22,7 @@ from stftbox.registry import NEURONS
 from .base import DEFAULT_SURROGATE, SpikeRecordMixin, build_surrogate
 from .dynamic_threshold_op import (DynamicThresholdLIFFunction,
                                    binary_entropy_bits,
-                                   surrogate_backward_args)
+                                   surrogate_backward_args, tanh_mean)
 
 __all__ = ['DynamicThresholdLIF', 'normalized_softmax_entropy']
 
@@ -272,7 +272,7 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
     def _glp_stat(self, ctx: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         if ctx is None or not self.uses_context:
             return None
-        return self._cue(torch.tanh(ctx).mean(self.channel_dim, keepdim=True))
+        return self._cue(tanh_mean(ctx, self.channel_dim))
 
     def _rate_eps(self, x: torch.Tensor) -> float:
         return 0.5 / max(x.shape[self.channel_dim], 1)
@@ -355,7 +355,8 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
         v0 = v.reshape(-1, chans)
         common = (steps, self.tau, self.decay_input, self.v_reset,
                   self.detach_reset, sg, self.v_th_min, self._span,
-                  self._rate_eps(x_seq), self.detach_cues)
+                  self._rate_eps(x_seq), self.detach_cues,
+                  torch.is_grad_enabled())
         if self.entropy_source == 'input':
             theta = self.threshold(self._entropy(x_base), glp)
             theta = theta.expand(theta.shape[0], *lead, 1).reshape(

@@ -22,9 +22,11 @@ import math
 from typing import Optional
 
 import torch
+from torch.autograd.function import once_differentiable
+from spikingjelly.activation_based import surrogate as sj_surrogate
 
 __all__ = ['DynamicThresholdLIFFunction', 'binary_entropy_bits',
-           'surrogate_backward_args']
+           'surrogate_backward_args', 'tanh_mean']
 
 
 class _BinaryEntropyBits(torch.autograd.Function):
@@ -66,6 +68,44 @@ def binary_entropy_bits(p: torch.Tensor, eps: float) -> torch.Tensor:
     return _BinaryEntropyBits.apply(p, eps)
 
 
+class _TanhMean(torch.autograd.Function):
+    """``tanh(x).mean(dim, keepdim=True)``; backward
+    ``tanh_backward((g / n).expand_as(y), y)`` with ``y = tanh(x)``: the
+    values autograd gives (its mean backward is ``g.expand(...) / n``), but
+    the ``[..., n, ...]`` gradient of the mean is a stride-0 view instead
+    of a materialised tensor."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y.mean(dim, keepdim=True)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        y, = ctx.saved_tensors
+        grad = (grad / y.shape[ctx.dim]).expand_as(y)
+        return torch.ops.aten.tanh_backward(grad, y), None
+
+
+def tanh_mean(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``tanh(x).mean(dim, keepdim=True)`` (the GLP cue of
+    :class:`~stftbox.models.neurons.DynamicThresholdLIF`), same values and
+    gradient as autograd through those two ops, one full-size tensor fewer
+    in the backward pass.
+
+    Args:
+        x (Tensor): any shape.
+        dim (int): the axis to average over.
+
+    Returns:
+        Tensor: shape of ``x`` with ``dim`` of size 1.
+    """
+    return _TanhMean.apply(x, dim)
+
+
 def surrogate_backward_args(surrogate) -> Optional[tuple]:
     """``(backward_fn, extra_args)`` when ``surrogate`` is a spikingjelly
     surrogate in spiking mode whose class defines the static
@@ -81,6 +121,10 @@ def surrogate_backward_args(surrogate) -> Optional[tuple]:
     if not all(hasattr(surrogate, n) for n in names):
         return None
     return cls.backward, tuple(getattr(surrogate, n) for n in names)
+
+
+_SJ_ATAN = sj_surrogate.ATan.backward
+_SJ_SIGMOID = sj_surrogate.Sigmoid.backward
 
 
 class DynamicThresholdLIFFunction(torch.autograd.Function):
@@ -114,7 +158,28 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
     Python options ``steps, tau, decay_input, v_reset (None = soft),
     detach_reset, sg (backward_fn, args), v_min, span, eps, detach_cue``
     (``detach_cue``: no gradient from ``theta_t`` to the spikes of step
-    ``t - 1``).
+    ``t - 1``) and, optional, ``grad_enabled`` (default True; pass
+    ``torch.is_grad_enabled()``: False keeps no ``H [T, N, C]`` for a
+    backward pass that will not run, inside a ``Function`` the grad mode
+    is always off).
+
+    Implementation (CPU cost): all full-size work goes into preallocated
+    ``[N, C]`` / ``[T, N, C]`` buffers with ``out=`` and in-place ops, and
+    spikes and reset masks are float 0/1 tensors (``torch.ge(..., out=)``
+    into the spike buffer; the hard reset is ``H - H S``, exact for 0/1
+    ``S``): bool masks, ``masked_fill`` and bool -> float copies cost
+    several float ops each. Forward: charge, compare, reset (and the
+    channel mean) per step. Backward: for spikingjelly's ``ATan`` and
+    ``Sigmoid`` the surrogate derivative is their own expression evaluated
+    op for op in place (same values as calling ``backward``; other
+    surrogates: their ``backward``), the fired mask is recomputed (one
+    float compare) instead of saved, and the carry ``(1 - 1/tau) dL/dH``
+    is folded into the scalar of ``addcmul`` / ``add``. Spikes,
+    thresholds and ``v_T`` are bitwise those of the same loop written with
+    bool masks and ``masked_fill``; gradients agree with autograd through
+    the step-by-step reference up to float32 rounding
+    (tests/test_models/test_neurons.py). A non-finite membrane potential
+    becomes NaN at a hard reset (``inf * 0``, ``inf - inf``).
 
     Returns:
         tuple: ``spikes [T, N, C]`` (dtype of ``x``, exactly 0/1),
@@ -127,110 +192,199 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, v0, theta, zs, a, r0, steps, tau, decay_input,
-                v_reset, detach_reset, sg, v_min, span, eps, detach_cue):
+                v_reset, detach_reset, sg, v_min, span, eps, detach_cue,
+                grad_enabled=True):
+        # Every full-size ([N, C]) op writes into a preallocated buffer and
+        # uses float 0/1 masks (bool masks, ``masked_fill`` and bool -> float
+        # copies are several times slower on CPU than one float op):
+        # per step one charge, one compare, one reset and, when recurrent,
+        # one channel mean.
         recurrent = theta is None
-        num, chans = x.shape[1], x.shape[2]
+        tx, num, chans = x.shape
         vr = 0.0 if v_reset is None else float(v_reset)
-        h_seq = x.new_empty((steps, num, chans))
+        # the charged potentials are kept for the backward pass only when
+        # one will run (not under no_grad: one reused buffer instead)
+        save = bool(grad_enabled) and any(ctx.needs_input_grad[:5])
+        h_seq = x.new_empty((steps if save else 1, num, chans))
         s_seq = x.new_empty((steps, num, chans))
         th_seq = x.new_empty((steps, num, 1))
+        v_buf = x.new_empty((num, chans))
         if recurrent:
             r_prev = x.new_empty((steps, num, 1))
             sig_seq = x.new_empty((steps, num, 1))
+            ent_seq = x.new_empty((steps, num, 1))
             r = r0.to(x.dtype)
         v = v0.to(x.dtype)
         # with a reset value of 0 the charge v + (x - v) / tau is one lerp
         lerp = decay_input and vr == 0.0
         for t in range(steps):
-            xt = x[t if x.shape[0] > 1 else 0]
-            h = h_seq[t]
+            xt = x[t if tx > 1 else 0]
+            h = h_seq[t if save else 0]
             if lerp:
                 torch.lerp(v, xt, 1.0 / tau, out=h)
             elif decay_input:
                 torch.add(v, (xt - (v - vr)) / tau, out=h)
             else:
                 torch.add(v - (v - vr) / tau, xt, out=h)
+            th = th_seq[t]
             if recurrent:
                 r_prev[t] = r
-                ent = (torch.special.entr(r) + torch.special.entr(1.0 - r)) \
-                    / math.log(2.0)
-                sig = torch.sigmoid(a * ent + zs[t if zs.shape[0] > 1 else 0])
-                sig_seq[t] = sig
-                th = v_min + span * sig
+                ent = ent_seq[t]
+                torch.div(torch.special.entr(r) + torch.special.entr(1.0 - r),
+                          math.log(2.0), out=ent)
+                sig = sig_seq[t]
+                torch.sigmoid(a * ent + zs[t if zs.shape[0] > 1 else 0],
+                              out=sig)
+                torch.mul(sig, span, out=th).add_(v_min)
             else:
-                th = theta[t if theta.shape[0] > 1 else 0]
-            fired = h >= th
-            s_seq[t] = fired
+                th.copy_(theta[t if theta.shape[0] > 1 else 0])
+            s = s_seq[t]
+            torch.ge(h, th, out=s)                      # 0/1 in x's dtype
+            # reset, exact for 0/1 spikes: soft h - s th; hard h - h s
+            # (+ s v_r), i.e. v_r where fired, h elsewhere
             if v_reset is None:
-                v = h - s_seq[t] * th
+                torch.addcmul(h, s, th, value=-1.0, out=v_buf)
             else:
-                v = h.masked_fill(fired, vr)
+                torch.addcmul(h, h, s, value=-1.0, out=v_buf)
+                if vr != 0.0:
+                    v_buf.add_(s, alpha=vr)
+            v = v_buf
             if recurrent:
-                r = s_seq[t].mean(-1, keepdim=True)
-            th_seq[t] = th
+                r = s.mean(-1, keepdim=True)
         ctx.opts = (steps, tau, decay_input, v_reset, detach_reset, sg,
-                    span, eps, detach_cue, x.shape[0], recurrent,
+                    span, eps, detach_cue, tx, recurrent,
                     None if recurrent else theta.shape[0],
                     zs.shape[0] if recurrent else None)
-        if recurrent:
-            ctx.save_for_backward(h_seq, th_seq, a, r_prev, sig_seq)
-        else:
-            ctx.save_for_backward(h_seq, th_seq)
+        if save:
+            if recurrent:
+                ctx.save_for_backward(h_seq, th_seq, a, r_prev, sig_seq,
+                                      ent_seq)
+            else:
+                ctx.save_for_backward(h_seq, th_seq)
         r_last = r.detach() if recurrent else None
         ctx.mark_non_differentiable(th_seq, v)
         return s_seq, th_seq, v, r_last
 
     @staticmethod
     def backward(ctx, g_spikes, g_theta_out, g_v, g_r):
+        # Backward through time with the carry ``dL/dV_t = (1 - 1/tau)
+        # dL/dH_{t+1}`` never materialised: ``gh_next = dL/dH_{t+1}`` is
+        # kept (two alternating buffers) and the factor goes into the
+        # scalar of ``addcmul`` / ``add``. Full-size work per step (hard
+        # reset, ATan): H - theta and the surrogate derivative in place,
+        # the spike gradient, one channel sum, the mask 1 - S (a float
+        # compare, recomputed instead of saved), dL/dH and dL/dX.
         (steps, tau, decay_input, v_reset, detach_reset, (sg_fn, sg_args),
          span, eps, detach_cue, tx, recurrent, t_theta, t_zs) = ctx.opts
         if recurrent:
-            h_seq, th_seq, a, r_prev, sig_seq = ctx.saved_tensors
+            h_seq, th_seq, a, r_prev, sig_seq, ent_seq = ctx.saved_tensors
         else:
             h_seq, th_seq = ctx.saved_tensors
-        chans = h_seq.shape[2]
-        gx = (h_seq.new_zeros(h_seq.shape[1:]).unsqueeze(0) if tx == 1
-              else torch.empty_like(h_seq))
-        g_th = None if recurrent else h_seq.new_zeros(
-            (t_theta,) + th_seq.shape[1:])
-        g_zs = h_seq.new_zeros((t_zs,) + th_seq.shape[1:]) if recurrent \
-            else None
-        g_a = h_seq.new_zeros(()) if recurrent else None
-        carry = h_seq.new_zeros(h_seq.shape[1:])   # dL/dV_t from step t+1
-        g_rate = None                              # dL/dr_t from theta_{t+1}
-        vr = 0.0 if v_reset is None else float(v_reset)
+        num, chans = h_seq.shape[1], h_seq.shape[2]
+        decay = 1.0 - 1.0 / tau
+        soft = v_reset is None
+        vr = 0.0 if soft else float(v_reset)
+        kind = _inplace_surrogate(sg_fn)
+        need_gx, need_gv = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        shape = (num, chans)
+        k_bufs = (h_seq.new_empty(shape), h_seq.new_empty(shape))
+        gs_bufs = (h_seq.new_empty(shape), h_seq.new_empty(shape))
+        mask = h_seq.new_empty(shape)
+        gx = h_seq.new_empty((tx,) + shape) if need_gx else None
+        if recurrent:
+            g_th = None
+            w_seq = span * sig_seq * (1.0 - sig_seq)   # dtheta / dz
+            slope = None if detach_cue else _entropy_slope(r_prev, eps)
+            gz_seq = h_seq.new_empty((steps, num, 1))
+            g_zs = gz_seq if t_zs > 1 else h_seq.new_zeros((1, num, 1))
+            g_a = h_seq.new_zeros(())
+        else:
+            g_th, g_zs, g_a = h_seq.new_zeros((t_theta, num, 1)), None, None
+        gh_next = None      # dL/dH_{t+1}
+        g_rate = None       # dL/dr_t from theta_{t+1}
         for t in range(steps - 1, -1, -1):
             h, th = h_seq[t], th_seq[t]
-            fired = h >= th
+            k_buf, gs_buf = k_bufs[t % 2], gs_bufs[t % 2]
+            # dL/dS_t: output, threshold of step t + 1, reset path
             gs = g_spikes[t]
             if g_rate is not None:
-                gs = gs + g_rate / chans
-            if not detach_reset:  # reset path through the spike
-                gs = gs + carry * (-th if v_reset is None else (vr - h))
-            gsg = sg_fn(gs, h - th, *sg_args)      # dL/d(H - theta)
-            g_th_t = -gsg.sum(-1, keepdim=True)
-            if v_reset is None:
-                g_th_t = g_th_t - carry.masked_fill(~fired, 0.0).sum(
-                    -1, keepdim=True)
-                gh = gsg + carry
+                gs = torch.add(gs, g_rate / chans, out=gs_buf)
+            if gh_next is not None and not detach_reset:
+                if soft:                       # dV/dS = -theta
+                    other = th
+                elif vr == 0.0:                # dV/dS = v_r - H = -H
+                    other = h
+                else:
+                    other = torch.sub(h, vr, out=mask)
+                gs = torch.addcmul(gs, gh_next, other, value=-decay,
+                                   out=gs_buf)
+            # dL/d(H - theta) through the surrogate
+            if kind == 'atan':      # spikingjelly's atan_backward, in place
+                half = sg_args[0] / 2
+                gsg = torch.sub(h, th, out=k_buf)
+                gsg.mul_(math.pi * half)
+                gsg.mul_(gsg).add_(1.0).reciprocal_()
+                if half != 1.0:          # alpha = 2: a multiplication by 1
+                    gsg.mul_(half)
+                gsg.mul_(gs)
+            elif kind == 'sigmoid':  # spikingjelly's sigmoid_backward
+                alpha = sg_args[0]
+                sgax = torch.sub(h, th, out=k_buf).mul_(alpha).sigmoid_()
+                one_minus = torch.mul(sgax, -1.0, out=mask).add_(1.0)
+                gsg = torch.mul(gs, one_minus, out=gs_buf)
+                gsg.mul_(sgax).mul_(alpha)
             else:
-                gh = gsg + carry.masked_fill(fired, 0.0)
-            gxt = gh / tau if decay_input else gh
-            if tx == 1:
-                gx[0] += gxt
-            else:
-                gx[t] = gxt
-            carry = gh * (1.0 - 1.0 / tau)
+                gsg = sg_fn(gs, torch.sub(h, th, out=k_buf), *sg_args)
+            g_th_t = gsg.sum(-1, keepdim=True).neg_()
+            # dL/dH_t = surrogate term + carry through the reset
+            gh = gsg
+            if gh_next is not None:
+                if soft:
+                    fired = torch.ge(h, th, out=mask)
+                    g_th_t.sub_(fired.mul_(gh_next).mul_(decay).sum(
+                        -1, keepdim=True))
+                    gh = (gsg.add_(gh_next, alpha=decay) if kind
+                          else torch.add(gsg, gh_next, alpha=decay))
+                else:
+                    keep = torch.lt(h, th, out=mask)       # 1 - S_t
+                    gh = (gsg.addcmul_(gh_next, keep, value=decay) if kind
+                          else torch.addcmul(gsg, gh_next, keep,
+                                             value=decay))
+            if need_gx:
+                if tx > 1:
+                    if decay_input:
+                        torch.div(gh, tau, out=gx[t])
+                    else:
+                        gx[t].copy_(gh)
+                elif t == steps - 1:
+                    gx[0].copy_(gh)
+                else:
+                    gx[0].add_(gh)
+            gh_next = gh
             if recurrent:
-                sig, r = sig_seq[t], r_prev[t]
-                gz = g_th_t * (span * sig * (1.0 - sig))
-                g_zs[t if t_zs > 1 else 0] += gz
-                ent = (torch.special.entr(r) + torch.special.entr(1.0 - r)) \
-                    / math.log(2.0)
-                g_a += (gz * ent).sum()
-                if not detach_cue:
-                    g_rate = gz * a * _entropy_slope(r, eps)
+                gz = torch.mul(g_th_t, w_seq[t], out=gz_seq[t])
+                if t_zs == 1:
+                    g_zs[0] += gz
+                g_a += (gz * ent_seq[t]).sum()
+                g_rate = gz * a * slope[t] if slope is not None and t > 0 \
+                    else None
+            elif t_theta > 1:
+                g_th[t] = g_th_t
             else:
-                g_th[t if t_theta > 1 else 0] += g_th_t
-        g_v0 = carry
-        return (gx, g_v0, g_th, g_zs, g_a) + (None,) * 11
+                g_th[0] += g_th_t
+        if need_gx and tx == 1 and decay_input:
+            gx.div_(tau)     # sum_t gh_t / tau (exact for tau = 2)
+        g_v0 = gh_next * decay if need_gv and gh_next is not None else None
+        return (gx, g_v0, g_th, g_zs, g_a) + (None,) * 12
+
+
+def _inplace_surrogate(sg_fn) -> Optional[str]:
+    """``'atan'`` / ``'sigmoid'`` when ``sg_fn`` is spikingjelly's
+    ``ATan.backward`` / ``Sigmoid.backward`` (the kernel then evaluates the
+    same expression, op for op, in its own buffers), else None (the
+    surrogate's ``backward`` is called)."""
+    if sg_fn is _SJ_ATAN:
+        return 'atan'
+    if sg_fn is _SJ_SIGMOID:
+        return 'sigmoid'
+    return None
