@@ -114,3 +114,24 @@ def test_cli_writes_the_results_of_each_config(tmp_path):
                 'peak_rss_mb', 'energy_uj_per_clip'):
         assert got[key] > 0, key
     assert 'energy / clip (uJ)' in proc.stdout
+
+
+def test_pointwise_spiking_blocks_count_as_sops(bench):
+    """The SNN blocks' pointwise Conv1d (channels-last F.linear) is still
+    seen by the counter: block 1's binary input gives SOPs = spikes x
+    out_channels, and its dense MACs are not counted."""
+    cfg, model = bench.build(osp.join(REPO, 'configs/stft_demo.py'))
+    model.eval()
+    text = bench.find_width(cfg.model, 'text_channels')
+    model.set_class_embeddings(torch.randn(5, text), train_class_ids=range(5))
+    inputs = bench.random_batch(cfg, 3, 6, 9, 'cpu')
+    proj = model.backbone.snn_branch.blocks[1].proj
+    seen = []
+    hook = proj.register_forward_hook(lambda m, a, o: seen.append(a[0]))
+    sops, macs = bench.count_ops(
+        model, lambda: model(inputs, dict(labels=torch.zeros(3).long()),
+                             mode='predict'))
+    hook.remove()
+    spikes = seen[0]
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    assert sops == int(spikes.count_nonzero()) * proj.out_channels > 0

@@ -21,7 +21,8 @@ from spikingjelly.activation_based import memopt as sj_memopt
 from stftbox.registry import MODELS, NEURONS, POOLINGS
 
 __all__ = ['SNNBranch', 'SpikingBlock', 'MaskedBatchNorm',
-           'insert_segment_gaps', 'join_modalities', 'segment_boundaries']
+           'insert_segment_gaps', 'join_modalities', 'PointwiseConv1d',
+           'segment_boundaries']
 
 _MODULATIONS = ('residual_gate', 'gate', 'add', 'none')
 _DROPOUT_MODES = ('shared', 'per_step')
@@ -240,6 +241,20 @@ def _neuron_reads_context(cfg: dict) -> bool:
     return bool(cfg.get('uses_context', getattr(cls, 'uses_context', False)))
 
 
+class PointwiseConv1d(nn.Conv1d):
+    """Kernel-1 ``nn.Conv1d`` that takes channels-last tokens: one matrix
+    product (``F.linear`` with the Conv1d weight), no ``[N, C, L]``
+    transposes. Same parameters (``weight [D, C, 1]``, ``bias [D]``) and
+    values as the ``nn.Conv1d`` it subclasses, and still called as a module
+    (so forward hooks, e.g. SOP counters, see it).
+
+    Forward: ``x [..., L, C]`` -> ``[..., L, D]``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight.squeeze(-1), self.bias)
+
+
 class SpikingBlock(nn.Module):
     """One block: ``Conv1d | Linear -> norm -> dropout -> GLP-modulated
     input -> spiking neuron``, vectorised over all leading axes.
@@ -307,8 +322,9 @@ class SpikingBlock(nn.Module):
         elif layer_type == 'conv1d':
             if kernel_size % 2 == 0:
                 raise ValueError(f'kernel_size must be odd, got {kernel_size}')
-            self.proj = nn.Conv1d(in_channels, out_channels, kernel_size,
-                                  padding=kernel_size // 2)
+            conv = PointwiseConv1d if kernel_size == 1 else nn.Conv1d
+            self.proj = conv(in_channels, out_channels, kernel_size,
+                             padding=kernel_size // 2)
         else:
             raise ValueError("layer_type must be 'linear' or 'conv1d', got "
                              f'{layer_type!r}')
@@ -364,7 +380,7 @@ class SpikingBlock(nn.Module):
         if self.layer_type == 'linear':
             return self.proj(x)
         if self.kernel_size == 1:   # pointwise: one GEMM, channels last
-            return F.linear(x, self.proj.weight.squeeze(-1), self.proj.bias)
+            return self.proj(x)
         lead, (length, chans) = x.shape[:-2], x.shape[-2:]
         y = self.proj(x.reshape(-1, length, chans).transpose(1, 2))
         y = y.transpose(1, 2).reshape(*lead, length, -1)
