@@ -28,6 +28,8 @@ from mmengine.model import BaseModule
 
 from stftbox.registry import POOLINGS
 
+from .pooling_ops import mix_poolings, replace_columns
+
 __all__ = ['BaseTokenPooling', 'MaxPooling', 'AvgPooling',
            'GlobalLocalPooling', 'segment_fixes']
 
@@ -230,7 +232,7 @@ class BaseTokenPooling(BaseModule):
         if y is x:
             y = y.clone()
         parts = parts[0] if len(parts) == 1 else torch.cat(parts, -2)
-        return y.index_copy_(-2, torch.tensor(cols, device=x.device), parts)
+        return replace_columns(y, parts, cols)
 
     def max_pool(self, x: torch.Tensor,
                  padding_mask: Optional[torch.Tensor] = None,
@@ -412,10 +414,10 @@ class GlobalLocalPooling(BaseTokenPooling):
             p_avg = self._masked_avg(x, valid)
         lam = self.mix.to(x.dtype)
         if self.form == 'convex':  # lam P_max + (1 - lam) P_avg
-            return torch.lerp(p_avg, p_max, lam)
+            return mix_poolings(p_avg, p_max, lam)
         # (0.5 + lam) P_max + (1.5 - lam) P_avg
         #   = 2 * lerp(P_avg, P_max, (0.5 + lam) / 2)
-        return torch.lerp(p_avg, p_max, 0.25 + 0.5 * lam).mul_(2.0)
+        return mix_poolings(p_avg, p_max, 0.25 + 0.5 * lam, 2.0)
 
     def extra_repr(self) -> str:
         return (f'kernel_size={self.kernel_size}, form={self.form}, '
