@@ -300,6 +300,16 @@ def test_shared_dropout_keeps_one_mask_for_all_steps():
     assert not torch.equal(mask, mask[:1].expand_as(mask))
     with pytest.raises(ValueError, match='dropout_mode must be one of'):
         _branch(dropout_mode='bogus')
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match=r'dropout must be in \[0, 1\)'):
+            _branch(dropout=bad)
+
+
+def test_pointwise_conv_rejects_what_it_would_ignore():
+    with pytest.raises(ValueError, match='PointwiseConv1d needs'):
+        snn_module.PointwiseConv1d(4, 4, 1, stride=2)
+    with pytest.raises(ValueError, match='PointwiseConv1d needs'):
+        snn_module.PointwiseConv1d(4, 4, 3)
 
 
 def test_no_pooling_builds_no_context_parameters():

@@ -13,7 +13,9 @@ glibc = pytest.mark.skipif(not sys.platform.startswith('linux'),
 
 def _run(code: str, **env) -> str:
     full = dict(os.environ)
-    full.pop('MALLOC_MMAP_THRESHOLD_', None)
+    for key in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_',
+                'GLIBC_TUNABLES'):
+        full.pop(key, None)
     full.update(env)
     return subprocess.run([sys.executable, '-c', code], env=full, check=True,
                           capture_output=True, text=True).stdout.strip()
@@ -29,6 +31,8 @@ def test_register_all_modules_tunes_the_allocator():
     assert _run(code, STFTBOX_MALLOC_TUNING='0') == '{}'
     # the user's own glibc setting wins
     assert _run(code, MALLOC_MMAP_THRESHOLD_='65536') == '{}'
+    assert _run(code, MALLOC_TRIM_THRESHOLD_='65536') == '{}'
+    assert _run(code, GLIBC_TUNABLES='glibc.malloc.trim_threshold=1') == '{}'
 
 
 @glibc

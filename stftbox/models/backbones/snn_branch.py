@@ -249,7 +249,22 @@ class PointwiseConv1d(nn.Conv1d):
     (so forward hooks, e.g. SOP counters, see it).
 
     Forward: ``x [..., L, C]`` -> ``[..., L, D]``.
+
+    Raises:
+        ValueError: a kernel other than 1, or ``stride`` / ``padding`` /
+            ``dilation`` / ``groups`` other than 1 / 0 / 1 / 1 (which this
+            forward would not apply).
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if (self.kernel_size, self.stride, self.padding, self.dilation,
+                self.groups) != ((1, ), (1, ), (0, ), (1, ), 1):
+            raise ValueError(
+                'PointwiseConv1d needs kernel_size=1, stride=1, padding=0, '
+                f'dilation=1, groups=1; got kernel_size={self.kernel_size}, '
+                f'stride={self.stride}, padding={self.padding}, '
+                f'dilation={self.dilation}, groups={self.groups}')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight.squeeze(-1), self.bias)
@@ -301,7 +316,8 @@ class SpikingBlock(nn.Module):
 
     Raises:
         ValueError: unknown ``layer_type`` / ``modulation`` /
-            ``dropout_mode``, even ``kernel_size``.
+            ``dropout_mode``, even ``kernel_size``, ``dropout`` outside
+            ``[0, 1)``.
 
     A ``kernel_size=1`` Conv1d (a pointwise convolution, as in Spikformer's
     Conv1d+BN+LIF blocks) is computed as one matrix product on the
@@ -338,6 +354,8 @@ class SpikingBlock(nn.Module):
             raise ValueError(f'dropout_mode must be one of {_DROPOUT_MODES},'
                              f' got {dropout_mode!r}')
         self.dropout_mode = dropout_mode
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f'dropout must be in [0, 1), got {dropout}')
         if dropout == 0:
             self.drop = nn.Identity()
         elif dropout_mode == 'shared':
@@ -484,7 +502,10 @@ class SNNBranch(BaseModule):
             boundary columns corrected, no gap tokens, no masks);
             otherwise half-window-many padded tokens are inserted at each
             boundary (:func:`insert_segment_gaps`). Both give the same
-            outputs and gradients (up to float rounding); the class
+            outputs and gradients (up to float rounding) in evaluation or
+            without dropout; in training their dropout masks are drawn
+            for different shapes (``L`` vs ``L + gaps`` tokens), so one
+            seed gives different masks on the two paths; the class
             attribute ``segment_fast_path = False`` forces the gap tokens.
         memory_saving (bool): activation checkpointing of every block in
             training (spikingjelly ``activation_based.memopt.checkpoint``,

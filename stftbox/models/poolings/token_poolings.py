@@ -229,8 +229,8 @@ class BaseTokenPooling(BaseModule):
             parts.append(part.index_select(
                 -2, torch.tensor(pick, device=x.device)))
             cols.extend(dst)
-        if y is x:
-            y = y.clone()
+        if y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+            y = y.clone()   # a pool() that returned (a view of) its input
         parts = parts[0] if len(parts) == 1 else torch.cat(parts, -2)
         return replace_columns(y, parts, cols)
 
