@@ -39,9 +39,9 @@ def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:
     peak; heap fragmentation can raise the peak a little: measured at paper
     width, batch 64, one training step, the peak stayed within 2.5 GB).
     The setting is process-wide: an application that imports stftbox as a
-    library gets it from :func:`stftbox.apis.init_model` too. Does nothing (returns False) off Linux
-    glibc, when ``STFTBOX_MALLOC_TUNING=0``, or when the environment sets
-    ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or a
+    library gets it from :func:`stftbox.apis.init_model` too. Does nothing
+    (returns False) off Linux glibc, when ``STFTBOX_MALLOC_TUNING=0``, or
+    when the environment sets ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or a
     ``glibc.malloc`` entry of ``GLIBC_TUNABLES`` (the user's own choice
     wins).
 

@@ -19,7 +19,7 @@ model = dict(
             num_blocks=3,                    # [S]
             layer_type='conv1d',             # [S] Conv+LIF blocks
             # [I] pointwise Conv1d (as Spikformer's Conv1d+BN+LIF blocks):
-            # demo HM over 5 seeds equal to kernel 3 (docs/ablations.md),
+            # demo HM over 5 seeds as kernel 3 (docs/ablations_seeds.md),
             # 3x fewer multiply-adds in the T-step blocks
             kernel_size=1,
             # [S] threshold from the entropy of the step output (the class

@@ -481,8 +481,9 @@ class SNNBranch(BaseModule):
             along the tokens) or ``'linear'`` ([I], the earlier default).
         kernel_size (int): Conv1d kernel (odd). Default 1 [I]: a pointwise
             convolution, as Spikformer's Conv1d+BN+LIF blocks; at demo scale
-            kernel 3 gives the same HM over 5 seeds (docs/ablations.md) at
-            3x the multiply-adds of the ``T``-step blocks.
+            kernel 3 gives the same HM over 5 seeds
+            (docs/ablations_seeds.md) at 3x the multiply-adds of the
+            ``T``-step blocks.
         norm (str | None): ``'LN'`` (default [I]; per token, batch
             independent), ``'BN'`` (masked statistics) or None.
         modulation (str): see :class:`SpikingBlock`. Default
