@@ -41,9 +41,9 @@ def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:
     The setting is process-wide: an application that imports stftbox as a
     library gets it from :func:`stftbox.apis.init_model` too. Does nothing
     (returns False) off Linux glibc, when ``STFTBOX_MALLOC_TUNING=0``, or
-    when the environment sets ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or a
-    ``glibc.malloc`` entry of ``GLIBC_TUNABLES`` (the user's own choice
-    wins).
+    when the environment sets ``MALLOC_MMAP_THRESHOLD_``,
+    ``MALLOC_TRIM_THRESHOLD_`` or a ``glibc.malloc`` entry of
+    ``GLIBC_TUNABLES`` (the user's own choice wins).
 
     Args:
         threshold_bytes (int): the new thresholds in bytes, in
