@@ -18,6 +18,7 @@ from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import layer as sj_layer
 from spikingjelly.activation_based import memopt as sj_memopt
 
+from stftbox.models.poolings.pooling_ops import replace_columns
 from stftbox.registry import MODELS, NEURONS, POOLINGS
 
 __all__ = ['SNNBranch', 'SpikingBlock', 'MaskedBatchNorm',
@@ -186,8 +187,7 @@ def _correct_conv_boundaries(y: torch.Tensor, x: torch.Tensor,
         unf = unf.reshape(*x.shape[:-2], len(cols), len(taps) * x.shape[-1])
         w = weight[:, :, list(taps)].permute(0, 2, 1).reshape(
             weight.shape[0], -1)                            # [D, taps * C]
-        y = y.index_copy_(-2, torch.tensor(cols, device=x.device),
-                          F.linear(unf, w, bias))
+        y = replace_columns(y, F.linear(unf, w, bias), cols)
     return y
 
 
