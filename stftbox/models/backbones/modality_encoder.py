@@ -51,12 +51,20 @@ class ModalityEncoder(BaseModule):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor,
-                padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Encode ``x [B, L, C_in]`` -> ``[B, L, d]`` (padded steps zero)."""
+                padding_mask: Optional[torch.Tensor] = None,
+                return_linear: bool = False):
+        """Encode ``x [B, L, C_in]`` -> ``[B, L, d]`` (padded steps zero).
+
+        ``return_linear=True`` returns ``(y, o)`` with ``o = fc(x)`` ``[B, L,
+        d]``, the linear output before the norm (what a decoder tied to
+        ``fc`` needs, see ``tied_reconstruction_mse`` in
+        ``stftbox/models/backbones/tied_reconstruction.py``).
+        """
         if x.shape[-1] != self.in_channels:
             raise ValueError(f'expected last dim {self.in_channels}, got '
                              f'{tuple(x.shape)}')
-        y = self.drop(self.act(self.norm(self.fc(x))))
+        o = self.fc(x)
+        y = self.drop(self.act(self.norm(o)))
         if padding_mask is not None:
             y = y.masked_fill(padding_mask.unsqueeze(-1), 0.0)
-        return y
+        return (y, o) if return_linear else y

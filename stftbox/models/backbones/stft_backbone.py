@@ -173,8 +173,8 @@ class STFTBackbone(TwoStreamBackbone):
         then empty; prediction does not need it)."""
         am, vm = self.default_masks(audio, video, audio_padding_mask,
                                     video_padding_mask)
-        a = self.audio_encoder(audio, am)           # [B, La, d]
-        v = self.video_encoder(video, vm)           # [B, Lv, d]
+        a, a_lin = self.encode('audio', audio, am, with_losses)  # [B,La,d]
+        v, v_lin = self.encode('video', video, vm, with_losses)  # [B,Lv,d]
 
         snn = self.snn_branch(*join_modalities(a, v, am, vm))
         trans = self.transformer_branch(a, v, am, vm)
@@ -185,8 +185,9 @@ class STFTBackbone(TwoStreamBackbone):
         else:
             embedding = self.fusion(r, s)
 
-        losses = (self.reconstruction_losses(a, v, audio, video, am, vm)
-                  if with_losses else {})
+        losses = (self.reconstruction_losses(
+            a, v, audio, video, am, vm, dict(audio=a_lin, video=v_lin))
+            if with_losses else {})
         return dict(embedding=embedding, losses=losses, snn=snn,
                     transformer=trans,
                     modality_embeddings=trans.get('modality_embeddings'))

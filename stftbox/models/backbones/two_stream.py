@@ -1,6 +1,7 @@
 """What the audio-visual backbones share: one encoder per modality, default
 padding masks and the input reconstruction loss."""
 import copy
+import inspect
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from stftbox.registry import MODELS
+from .tied_reconstruction import tied_reconstruction_mse
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor,
@@ -86,6 +88,11 @@ class TwoStreamBackbone(BaseModule):
         ValueError: ``reconstruction_weight < 0`` or an encoder config whose
             ``embed_dims`` contradicts ``embed_dims``.
     """
+
+    #: compute a tied decoder's reconstruction loss from the encoders'
+    #: linear outputs (:func:`tied_reconstruction_mse`, no decoded tensor);
+    #: False = decode and take :func:`masked_mse` (same value)
+    tied_from_linear = True
 
     def __init__(self, audio_channels: int, video_channels: int,
                  embed_dims: int, encoder: dict,
@@ -175,16 +182,53 @@ class TwoStreamBackbone(BaseModule):
                                                  dtype=torch.bool)
         return audio_padding_mask.bool(), video_padding_mask.bool()
 
+    def _tied_from_linear(self, modality: str) -> bool:
+        """Whether the reconstruction of ``modality`` is computed from the
+        encoder's linear output (:func:`tied_reconstruction_mse`): a tied
+        decoder and an encoder whose ``forward`` takes ``return_linear``."""
+        if not (self.tied_from_linear and self.reconstruction_weight > 0
+                and getattr(self, 'decoder_kind', None) == 'tied'):
+            return False
+        enc = getattr(self, f'{modality}_encoder')
+        try:
+            params = inspect.signature(enc.forward).parameters
+        except (TypeError, ValueError):
+            return False
+        return 'return_linear' in params
+
+    def encode(self, modality: str, x: torch.Tensor, padding_mask,
+               with_linear: bool = False) -> tuple:
+        """``(encoded [B, L, d], linear)`` of one modality: ``linear`` is
+        the encoder's ``fc`` output ``[B, L, d]`` when ``with_linear`` and
+        the tied reconstruction can use it, else None."""
+        enc = getattr(self, f'{modality}_encoder')
+        if with_linear and self._tied_from_linear(modality):
+            return enc(x, padding_mask, return_linear=True)
+        return enc(x, padding_mask), None
+
     def reconstruction_losses(self, a: torch.Tensor, v: torch.Tensor,
                               audio: torch.Tensor, video: torch.Tensor,
-                              am: torch.Tensor,
-                              vm: torch.Tensor) -> Dict[str, torch.Tensor]:
+                              am: torch.Tensor, vm: torch.Tensor,
+                              linear: Optional[dict] = None
+                              ) -> Dict[str, torch.Tensor]:
         """``{'loss_input_reconstruction': w * (MSE_a + MSE_v)}`` from the
         encoded steps ``a`` ``[B, T_a, d]``, ``v`` ``[B, T_v, d]`` and the
-        inputs; empty when the weight is 0."""
+        inputs; empty when the weight is 0. ``linear`` (``dict(audio=...,
+        video=...)``, from :meth:`encode`) holds the encoders' linear
+        outputs: a tied decoder's MSE is then computed without decoding
+        (:func:`tied_reconstruction_mse`, same value and gradients)."""
         if self.reconstruction_weight <= 0:
             return {}
-        rec = (masked_mse(self.decode('audio', a), audio, am) +
-               masked_mse(self.decode('video', v), video, vm))
+        rec = 0.0
+        for m, enc, target, mask in (('audio', a, audio, am),
+                                     ('video', v, video, vm)):
+            lin = (linear or {}).get(m)
+            if lin is not None and not target.requires_grad:
+                fc = getattr(self, f'{m}_encoder').fc
+                rec = rec + tied_reconstruction_mse(
+                    enc, lin, target, fc.weight, fc.bias,
+                    getattr(self, f'{m}_decoder').bias, mask)
+            else:
+                rec = rec + masked_mse(self.decode(m, enc), target, mask)
         return dict(loss_input_reconstruction=self.reconstruction_weight *
                     rec)
