@@ -135,3 +135,20 @@ def test_pointwise_spiking_blocks_count_as_sops(bench):
     spikes = seen[0]
     assert set(spikes.unique().tolist()) <= {0.0, 1.0}
     assert sops == int(spikes.count_nonzero()) * proj.out_channels > 0
+
+
+def test_clips_per_second_is_batch_over_median_step_after_warmup(
+        bench, monkeypatch):
+    """Warm-up calls are not timed; one slow timed step does not move the
+    median (a fake clock: the k-th call takes ``durations[k]`` s)."""
+    durations = [9.0, 7.0, 0.5, 0.5, 0.5, 5.0, 0.4]
+    clock = {'now': 0.0, 'calls': 0}
+
+    def fn():
+        clock['now'] += durations[clock['calls']]
+        clock['calls'] += 1
+
+    monkeypatch.setattr(bench.time, 'perf_counter', lambda: clock['now'])
+    rate = bench.clips_per_second(fn, batch=64, iters=5, warmup=2)
+    assert clock['calls'] == 7
+    assert rate == pytest.approx(64 / 0.5)

@@ -1,15 +1,18 @@
 """Side-by-side speed, memory and energy figures of model configs.
 
     python tools/analysis_tools/benchmark.py A.py [B.py ...] [--out r.json]
-        [--reference B.py] [--rounds 3] [--iters 3] [--batch-size 64]
+        [--reference B.py] [--rounds 3] [--warmup 3] [--iters 5]
+        [--batch-size 64]
         [--threads 2] [--audio-steps La] [--video-steps Lv] [--classes 100]
         [--device cpu] [--breakdown [--depth 2]] [--cfg-options ...]
     python tools/analysis_tools/benchmark.py --neuron [--rounds 5]
 
 Each config is measured in its own subprocess (so its peak resident memory
 is its own), ``--rounds`` times, the configs taking turns (round 1 A, B;
-round 2 B, A; ...); speeds are medians over the rounds, memory the
-maximum. The table gives, per config and as a ratio to the reference
+round 2 B, A; ...); in each run a speed is ``batch / median step time``
+of ``--iters`` steps after ``--warmup`` untimed ones (the steady state: the
+first steps of a process allocate the optimizer state and grow the heap);
+speeds are medians over the rounds, memory the maximum. The table gives, per config and as a ratio to the reference
 config (``--reference``, default the last one): parameters, training
 clips/s (forward + backward + Adam step), inference clips/s, peak resident
 memory (MB = 2^20 bytes, the whole process), firing rate per spiking layer,
@@ -141,13 +144,24 @@ def random_batch(cfg, batch: int, la: int, lv: int, device) -> dict:
                                                device=device))
 
 
-def clips_per_second(fn, batch: int, iters: int) -> float:
-    """``batch * iters / seconds`` of ``iters`` calls after one warm-up."""
-    fn()
-    start = time.perf_counter()
-    for _ in range(iters):
+def clips_per_second(fn, batch: int, iters: int, warmup: int = 3) -> float:
+    """``batch / t`` with ``t`` the median time of ``iters`` calls after
+    ``warmup`` untimed ones.
+
+    The first training steps of a process are not its steady state: the
+    first allocates the optimizer state and every step until the heap has
+    grown to the step's peak page-faults fresh memory (paper-width STFT,
+    batch 64: steps 1-3 take 2.6 / 1.2 / 0.95 s, then ~0.9 s). The median
+    ignores a step slowed by the host (e.g. memory reclaimed in between).
+    """
+    for _ in range(warmup):
         fn()
-    return batch * iters / (time.perf_counter() - start)
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return batch / statistics.median(times)
 
 
 def count_ops(model: nn.Module, step) -> tuple:
@@ -196,12 +210,15 @@ def build(config: str, cfg_options: Optional[Sequence[str]] = None):
     return cfg, MODELS.build(cfg.model)
 
 
-def measure(config: str, batch: int = 64, iters: int = 3,
+def measure(config: str, batch: int = 64, iters: int = 5,
             audio_steps: Optional[int] = None,
             video_steps: Optional[int] = None, classes: int = 100,
             device: str = 'cpu', count: bool = True,
-            cfg_options: Optional[Sequence[str]] = None) -> dict:
-    """Measure one config in this process (see module docstring).
+            cfg_options: Optional[Sequence[str]] = None,
+            warmup: int = 3) -> dict:
+    """Measure one config in this process (see module docstring): speeds
+    from :func:`clips_per_second` (``warmup`` untimed steps, then the median
+    of ``iters``).
 
     Returns:
         dict: ``params``, ``train_clips_per_s``, ``infer_clips_per_s``,
@@ -237,9 +254,11 @@ def measure(config: str, batch: int = 64, iters: int = 3,
                seq_lens=lens, batch_size=batch,
                threads=torch.get_num_threads())
     model.train()
-    out['train_clips_per_s'] = clips_per_second(train_step, batch, iters)
+    out['train_clips_per_s'] = clips_per_second(train_step, batch, iters,
+                                                warmup)
     model.eval()
-    out['infer_clips_per_s'] = clips_per_second(infer_step, batch, iters)
+    out['infer_clips_per_s'] = clips_per_second(infer_step, batch, iters,
+                                                warmup)
     if count:   # with autograd on: FlopCounterMode's module tracker needs it
         sops, macs = count_ops(
             model, lambda: model(inputs, labels, mode='predict'))
@@ -256,7 +275,7 @@ def measure(config: str, batch: int = 64, iters: int = 3,
 def _worker_command(args, config: str, out_file: str, count: bool) -> list:
     cmd = [sys.executable, osp.abspath(__file__), config, '--worker',
            out_file, '--batch-size', str(args.batch_size), '--iters',
-           str(args.iters), '--classes', str(args.classes), '--device',
+           str(args.iters), '--warmup', str(args.warmup), '--classes', str(args.classes), '--device',
            args.device, '--threads', str(args.threads)]
     if args.audio_steps:
         cmd += ['--audio-steps', str(args.audio_steps)]
@@ -400,8 +419,11 @@ def parse_args(argv=None):
                         help='config the ratios divide by (default: last)')
     parser.add_argument('--rounds', type=int, default=3,
                         help='measurement rounds, configs alternating')
-    parser.add_argument('--iters', type=int, default=3,
-                        help='timed steps per round (after one warm-up)')
+    parser.add_argument('--warmup', type=int, default=3,
+                        help='untimed steps per round before the timed ones '
+                        '(optimizer state, heap growth)')
+    parser.add_argument('--iters', type=int, default=5,
+                        help='timed steps per round (their median counts)')
     parser.add_argument('--batch-size', type=int, default=64,
                         help='clips per step (default 64)')
     parser.add_argument('--threads', type=int, default=2,
@@ -433,6 +455,8 @@ def parse_args(argv=None):
                      'configs')
     if args.rounds < 1 or args.iters < 1 or args.batch_size < 1:
         parser.error('--rounds, --iters and --batch-size must be >= 1')
+    if args.warmup < 0:
+        parser.error('--warmup must be >= 0')
     for c in args.configs:
         if not osp.isfile(c):
             parser.error(f'config file not found: {c}')
@@ -446,7 +470,7 @@ def main(argv=None):
         res = measure(args.configs[0], args.batch_size, args.iters,
                       args.audio_steps, args.video_steps, args.classes,
                       args.device, count=not args.no_count,
-                      cfg_options=args.cfg_options)
+                      cfg_options=args.cfg_options, warmup=args.warmup)
         with open(args.worker, 'w') as f:
             json.dump(res, f)
         return
@@ -460,7 +484,7 @@ def main(argv=None):
         results = run_rounds(args)
         print(f'batch {args.batch_size}, {args.threads} threads, '
               f'{args.device}, median of {args.rounds} rounds x '
-              f'{args.iters} steps; seq lens (audio, video): ' + ', '.join(
+              f'{args.iters} steps (after {args.warmup} warm-up); seq lens (audio, video): ' + ', '.join(
                   f"{osp.basename(c)} ({r['seq_lens']['audio']}, "
                   f"{r['seq_lens']['video']})" for c, r in results.items()))
         print(format_table(results, reference))
