@@ -319,6 +319,11 @@ class SpikingBlock(nn.Module):
             ``dropout_mode``, even ``kernel_size``, ``dropout`` outside
             ``[0, 1)``.
 
+    With ``'residual_gate'``, no padded token and a pooling that has a
+    ``gated`` method (:meth:`GlobalLocalPooling.gated
+    <stftbox.models.poolings.GlobalLocalPooling.gated>`), pooling and gate
+    run as one fused op (same values and gradients).
+
     A ``kernel_size=1`` Conv1d (a pointwise convolution, as in Spikformer's
     Conv1d+BN+LIF blocks) is computed as one matrix product on the
     channels-last tokens (``F.linear`` with the Conv1d weight), without the
@@ -417,7 +422,14 @@ class SpikingBlock(nn.Module):
             self.drop.step_mode = 'm' if time_steps is None else 's'
         u = self.drop(u)
         ctx = None
-        if self.pooling is not None:
+        fused = None
+        if self.pooling is not None and valid is None \
+                and self.modulation == 'residual_gate' \
+                and hasattr(self.pooling, 'gated'):
+            fused = self.pooling.gated(u, boundaries)  # (gated u, P) | None
+        if fused is not None:
+            u, ctx = fused
+        elif self.pooling is not None:
             mask = None if valid is None else ~valid
             ctx = (self.pooling(u, mask, boundaries=boundaries)
                    if boundaries else self.pooling(u, mask))

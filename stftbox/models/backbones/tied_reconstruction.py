@@ -108,7 +108,8 @@ def tied_reconstruction_mse(encoded: torch.Tensor, linear: torch.Tensor,
     total = GramQuadratic.apply(a, k, weight).double()
     total = total - 2.0 * torch.dot(torch.linalg.vecdot(a, z), k).double()
     with torch.no_grad():   # the target terms carry no gradient
-        xx = torch.dot(torch.linalg.vecdot(x, x), k).double()
+        xx = torch.dot(torch.linalg.vector_norm(x, dim=-1).square(),
+                       k).double()
         xk = k @ x                                           # [D]
     total = total + xx
     if decoder_bias is not None:

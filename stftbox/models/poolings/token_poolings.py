@@ -28,6 +28,7 @@ from mmengine.model import BaseModule
 
 from stftbox.registry import POOLINGS
 
+from .glp_gate_op import gated_glp
 from .pooling_ops import mix_poolings, replace_columns
 
 __all__ = ['BaseTokenPooling', 'MaxPooling', 'AvgPooling',
@@ -335,7 +336,9 @@ class GlobalLocalPooling(BaseTokenPooling):
     ``[N, C, 1, L]`` view of ``x`` and the mix is one ``torch.lerp`` (times
     2 for ``'paper'``: ``(0.5 + beta) P_max + (1.5 - beta) P_avg = 2 lerp(
     P_avg, P_max, (0.5 + beta) / 2)``); the masked path only runs when
-    something is padded.
+    something is padded. The SNN block calls :meth:`gated` instead (GLP and
+    its residual gate as one op, window 3, unpadded tokens), which gives
+    the same values.
 
     Args:
         kernel_size (int): odd window length in tokens. Default 3 [I].
@@ -357,6 +360,9 @@ class GlobalLocalPooling(BaseTokenPooling):
         ValueError: bad ``form`` / ``mix_activation`` / ``init_mix`` /
             ``kernel_size``, or shape errors (see :class:`BaseTokenPooling`).
     """
+
+    #: use :meth:`gated` (fused GLP + residual gate) where it applies
+    fused_gate = True
 
     def __init__(self, kernel_size: int = 3, init_mix: float = 0.5,
                  form: str = 'paper', mix_activation: str = 'sigmoid',
@@ -403,6 +409,34 @@ class GlobalLocalPooling(BaseTokenPooling):
             self.beta.fill_(value)
         else:
             self.beta.fill_(torch.logit(torch.tensor(float(value))).item())
+
+    def mix_weights(self) -> tuple:
+        """``(w_max, w_avg)``, 0-d tensors: ``(0.5 + beta, 1.5 - beta)`` for
+        ``form='paper'``, ``(beta, 1 - beta)`` for ``'convex'``."""
+        lam = self.mix
+        if self.form == 'convex':
+            return lam, 1.0 - lam
+        return 0.5 + lam, 1.5 - lam
+
+    def gated(self, x: torch.Tensor, boundaries=None) -> Optional[tuple]:
+        """GLP and the residual gate fused, for unpadded tokens:
+        ``(x (1 + sigmoid(P)), P)`` with ``P = self(x, None, boundaries)``
+        (:func:`~stftbox.models.poolings.glp_gate_op.gated_glp`; fewer
+        full-size passes and saved tensors than pooling, mixing and gating
+        one by one). None when it does not apply (``kernel_size != 3``,
+        ``count_include_pad``, or the class attribute ``fused_gate``
+        False); the caller then pools and gates itself.
+
+        Args:
+            x (Tensor): ``[..., L, C]`` with no padded token.
+            boundaries (Sequence[int] | None): segment starts.
+        """
+        if not self.fused_gate or self.kernel_size != 3 \
+                or self.count_include_pad:
+            return None
+        w_max, w_avg = self.mix_weights()
+        return gated_glp(x, w_max.to(x.dtype), w_avg.to(x.dtype),
+                         boundaries)
 
     def pool(self, x: torch.Tensor,
              valid: Optional[torch.Tensor] = None) -> torch.Tensor:
