@@ -98,6 +98,14 @@ def test_spiking_block_same_with_and_without_fusion(boundaries, monkeypatch):
     """The block's spikes and gradients do not depend on the fused path."""
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, 7, 8, generator=g)
+    import stftbox.models.poolings.token_poolings as tp
+    calls = []
+
+    def counting(*args):
+        calls.append(1)
+        return gated_glp(*args)
+
+    monkeypatch.setattr(tp, 'gated_glp', counting)
     results = []
     for fused in (True, False):
         monkeypatch.setattr(GlobalLocalPooling, 'fused_gate', fused)
@@ -110,6 +118,7 @@ def test_spiking_block_same_with_and_without_fusion(boundaries, monkeypatch):
         (s * w).sum().backward()
         results.append((s.detach(), xr.grad,
                         block.pooling.beta.grad, block.proj.weight.grad))
+        assert len(calls) == 1      # the fused run called the op, once
     assert set(results[0][0].unique().tolist()) <= {0.0, 1.0}
     for f, r in zip(*results):
         torch.testing.assert_close(f, r, rtol=1e-4, atol=1e-5)

@@ -115,3 +115,53 @@ def test_backbone_falls_back_for_other_decoders():
     assert not bb._tied_from_linear('audio')
     _, lin = bb.encode('audio', torch.randn(2, 3, 7), None, True)
     assert lin is None
+
+
+def _offset_case(dtype, offset=100.0):
+    g = torch.Generator().manual_seed(5)
+    w = torch.randn(16, 64, generator=g, dtype=torch.float64) / 8
+    a = torch.randn(3, 10, 16, generator=g, dtype=torch.float64)
+    b = torch.full((64, ), offset, dtype=torch.float64)
+    # features far from 0 whose offset the decoder bias has learned; the
+    # residual a W + b - x is O(1)
+    x = a @ w + b + torch.randn(3, 10, 64, generator=g, dtype=torch.float64)
+    be = torch.randn(16, generator=g, dtype=torch.float64)
+    o = F.linear(x, w, be)
+    return [t.to(dtype) for t in (a, o, x, w, be, b)]
+
+
+def test_offset_features_keep_float32_accuracy():
+    """The ||x - b||^2 term is an exact pass: no cancellation against an
+    offset of the features (float32 against a float64 reference)."""
+    ref = tied_reconstruction_mse(*_offset_case(torch.float64))
+    got = tied_reconstruction_mse(*_offset_case(torch.float32))
+    a, o, x, w, be, b = _offset_case(torch.float64)
+    direct = masked_mse(F.linear(a, w.t(), b), x,
+                        torch.zeros(3, 10, dtype=torch.bool))
+    torch.testing.assert_close(ref, direct, rtol=1e-10, atol=0)
+    assert ref.dtype == torch.float64 and got.dtype == torch.float32
+    torch.testing.assert_close(got.double(), ref, rtol=2e-5, atol=0)
+
+
+def test_under_autocast_runs_in_float32():
+    """bf16 autocast (AmpOptimWrapper): the loss is computed with autocast
+    off, in float32 (same value as without autocast)."""
+    a, o, x, w, be, b = _offset_case(torch.float32, offset=1.0)
+    plain = tied_reconstruction_mse(a, o, x, w, be, b)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        amp = tied_reconstruction_mse(a, o.bfloat16(), x, w, be, b)
+    assert amp.dtype == torch.float32
+    torch.testing.assert_close(amp, plain, rtol=2e-2, atol=0)
+    bb = MODELS.build(copy.deepcopy(CFG))
+    inputs = _inputs()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        rec = bb(*inputs)['losses']['loss_input_reconstruction']
+    assert torch.isfinite(rec) and rec.dtype == torch.float32
+
+
+def test_mask_shape_is_checked():
+    w = torch.randn(4, 5)
+    with pytest.raises(ValueError, match=r'padding_mask must be \(2, 3\)'):
+        tied_reconstruction_mse(torch.randn(2, 3, 4), torch.randn(2, 3, 4),
+                                torch.randn(2, 3, 5), w, None, None,
+                                torch.zeros(2, 1, dtype=torch.bool))

@@ -322,7 +322,8 @@ class SpikingBlock(nn.Module):
     With ``'residual_gate'``, no padded token and a pooling that has a
     ``gated`` method (:meth:`GlobalLocalPooling.gated
     <stftbox.models.poolings.GlobalLocalPooling.gated>`), pooling and gate
-    run as one fused op (same values and gradients).
+    run as one fused op (same values and gradients up to float32
+    rounding).
 
     A ``kernel_size=1`` Conv1d (a pointwise convolution, as in Spikformer's
     Conv1d+BN+LIF blocks) is computed as one matrix product on the

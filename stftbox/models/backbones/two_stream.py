@@ -198,9 +198,20 @@ class TwoStreamBackbone(BaseModule):
 
     def encode(self, modality: str, x: torch.Tensor, padding_mask,
                with_linear: bool = False) -> tuple:
-        """``(encoded [B, L, d], linear)`` of one modality: ``linear`` is
-        the encoder's ``fc`` output ``[B, L, d]`` when ``with_linear`` and
-        the tied reconstruction can use it, else None."""
+        """Encode one modality.
+
+        Args:
+            modality (str): ``'audio'`` or ``'video'``.
+            x (Tensor): ``[B, L, D]`` input features.
+            padding_mask (Tensor | None): ``[B, L]`` bool, True = padded.
+            with_linear (bool): also return the encoder's linear output.
+
+        Returns:
+            tuple: ``(encoded [B, L, d], linear)``; ``linear`` is the
+            encoder's ``fc`` output ``[B, L, d]`` when ``with_linear`` and
+            the tied reconstruction can use it (:meth:`_tied_from_linear`),
+            else None.
+        """
         enc = getattr(self, f'{modality}_encoder')
         if with_linear and self._tied_from_linear(modality):
             return enc(x, padding_mask, return_linear=True)

@@ -14,6 +14,7 @@ hand-derived backward pass.
 from typing import Optional, Sequence
 
 import torch
+from torch.autograd.function import once_differentiable
 
 __all__ = ['GatedGLPFunction', 'gated_glp']
 
@@ -44,7 +45,7 @@ class GatedGLPFunction(torch.autograd.Function):
     (pass ``torch.is_grad_enabled()``: False skips the comparisons and
     saves nothing; inside a ``Function`` grad mode is always off).
     Outputs: ``y [N, L, C]`` and
-    ``P [N, L, C]``. Gradients for ``x``, ``a``, ``b``.
+    ``P [N, L, C]``. Gradients for ``x``, ``a``, ``b`` (first order only).
     """
 
     @staticmethod
@@ -103,6 +104,7 @@ class GatedGLPFunction(torch.autograd.Function):
         return y, p
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, gy, gp):
         (x, a, b, pmax, psum, sig, right_pair, right_tok,
          inv_count) = ctx.saved_tensors
@@ -120,10 +122,10 @@ class GatedGLPFunction(torch.autograd.Function):
             gx = torch.zeros_like(x)
         ga = gb = None
         if ctx.needs_input_grad[1]:
-            ga = torch.dot(gpt.reshape(-1), pmax.reshape(-1))
+            ga = torch.linalg.vecdot(gpt, pmax).sum()   # per-row sums
         gmean = torch.mul(gpt, inv_count)     # dL/d(window mean)
         if ctx.needs_input_grad[2]:
-            gb = torch.dot(gmean.reshape(-1), psum.reshape(-1))
+            gb = torch.linalg.vecdot(gmean, psum).sum()
         if not ctx.needs_input_grad[0]:
             return None, ga, gb, None, None
         gpair = torch.empty_like(x)

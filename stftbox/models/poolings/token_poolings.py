@@ -423,16 +423,22 @@ class GlobalLocalPooling(BaseTokenPooling):
         ``(x (1 + sigmoid(P)), P)`` with ``P = self(x, None, boundaries)``
         (:func:`~stftbox.models.poolings.glp_gate_op.gated_glp`; fewer
         full-size passes and saved tensors than pooling, mixing and gating
-        one by one). None when it does not apply (``kernel_size != 3``,
-        ``count_include_pad``, or the class attribute ``fused_gate``
-        False); the caller then pools and gates itself.
+        one by one; written for CPU memory traffic). None when it does not
+        apply (``kernel_size != 3``, ``count_include_pad``, a tensor not on
+        the CPU, or the class attribute ``fused_gate`` False); the caller
+        then pools and gates itself.
 
         Args:
             x (Tensor): ``[..., L, C]`` with no padded token.
             boundaries (Sequence[int] | None): segment starts.
+
+        Returns:
+            tuple | None: ``(gated [..., L, C], P [..., L, C])``, equal to
+            ``x * (1 + sigmoid(P))`` and ``P = self(x, None, boundaries)``
+            up to float32 rounding; or None.
         """
         if not self.fused_gate or self.kernel_size != 3 \
-                or self.count_include_pad:
+                or self.count_include_pad or x.device.type != 'cpu':
             return None
         w_max, w_avg = self.mix_weights()
         return gated_glp(x, w_max.to(x.dtype), w_avg.to(x.dtype),
