@@ -1,9 +1,9 @@
 """Side-by-side speed, memory and energy figures of model configs.
 
     python tools/analysis_tools/benchmark.py A.py [B.py ...] [--out r.json]
-        [--reference B.py] [--rounds 3] [--warmup 3] [--iters 5]
-        [--batch-size 64]
-        [--threads 2] [--audio-steps La] [--video-steps Lv] [--classes 100]
+        [--reference B.py] [--rounds 5] [--warmup 3] [--iters 5]
+        [--batch-size 64] [--threads 2] [--audio-steps La]
+        [--video-steps Lv] [--classes 100]
         [--device cpu] [--breakdown [--depth 2]] [--cfg-options ...]
     python tools/analysis_tools/benchmark.py --neuron [--rounds 5]
 
@@ -417,7 +417,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--reference',
                         help='config the ratios divide by (default: last)')
-    parser.add_argument('--rounds', type=int, default=3,
+    parser.add_argument('--rounds', type=int, default=5,
                         help='measurement rounds, configs alternating')
     parser.add_argument('--warmup', type=int, default=3,
                         help='untimed steps per round before the timed ones '
