@@ -122,3 +122,27 @@ def test_spiking_block_same_with_and_without_fusion(boundaries, monkeypatch):
     assert set(results[0][0].unique().tolist()) <= {0.0, 1.0}
     for f, r in zip(*results):
         torch.testing.assert_close(f, r, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('chunk', [7, 300])
+def test_row_chunks_give_the_same_result(chunk, monkeypatch):
+    """The op runs in row chunks (cache-sized): several chunks, including
+    a last partial one, equal the reference."""
+    import stftbox.models.poolings.glp_gate_op as op
+    monkeypatch.setattr(op, 'CHUNK_ELEMENTS', chunk)
+    assert len(op._row_chunks(7 * 3, 6 * 5)) > 1
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(7, 3, 6, 5, generator=g)
+    gy, gp = torch.randn_like(x), torch.randn_like(x)
+    results = []
+    for fused in (True, False):
+        pool = GlobalLocalPooling(3, init_mix=0.6)
+        xr = x.clone().requires_grad_()
+        if fused:
+            y, p = gated_glp(xr, *pool.mix_weights(), (2, ))
+        else:
+            y, p = _reference(pool, xr, (2, ))
+        ((y * gy).sum() + (p * gp).sum()).backward()
+        results.append((y.detach(), p.detach(), xr.grad, pool.beta.grad))
+    for f, r in zip(*results):
+        torch.testing.assert_close(f, r, rtol=1e-5, atol=2e-6)

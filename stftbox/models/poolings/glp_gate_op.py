@@ -54,52 +54,26 @@ class GatedGLPFunction(torch.autograd.Function):
         # the argmax comparisons are for the backward pass only
         masks = bool(grad_enabled) and any(ctx.needs_input_grad[:3])
         wmax = float(a)
-        pmax = torch.empty_like(x)          # window maxima
-        psum = torch.empty_like(x)          # window sums
-        tmp = torch.empty_like(x)           # pair maxima, then pair sums
-        # float 0/1 masks (a compare into a float buffer and a float x
-        # float product are each about twice as fast as with bool masks)
-        right_pair = torch.empty_like(x) if masks else None
-        right_tok = torch.empty_like(x) if masks else None
-        count = x.new_empty((length, 1))
-        for s, e in segments:
-            n, xs = e - s, x[:, s:e]
-            if n == 1:
-                pmax[:, s] = x[:, s]
-                psum[:, s] = x[:, s]
-                count[s] = 1.0
-                continue
-            # pair k = tokens (k, k + 1); right_tok: the right one is larger
-            pm = torch.maximum(xs[:, :-1], xs[:, 1:], out=tmp[:, s:e - 1])
-            if masks:
-                torch.gt(xs[:, 1:], xs[:, :-1], out=right_tok[:, s:e - 1])
-            pmax[:, s] = pm[:, 0]
-            pmax[:, e - 1] = pm[:, n - 2]
-            count[s] = count[e - 1] = 2.0
-            if n > 2:   # window j = pairs (j - 1, j); right_pair: pair j
-                torch.maximum(pm[:, :-1], pm[:, 1:], out=pmax[:, s + 1:e - 1])
-                if masks:
-                    torch.gt(pm[:, 1:], pm[:, :-1],
-                             out=right_pair[:, s + 1:e - 1])
-                count[s + 1:e - 1] = 3.0
-        for s, e in segments:
-            n, xs = e - s, x[:, s:e]
-            if n == 1:
-                continue
-            ps = torch.add(xs[:, :-1], xs[:, 1:], out=tmp[:, s:e - 1])
-            psum[:, s] = ps[:, 0]
-            psum[:, e - 1] = ps[:, n - 2]
-            if n > 2:
-                torch.add(ps[:, :-1], xs[:, 2:], out=psum[:, s + 1:e - 1])
-        inv_count = count.reciprocal_()
-        p = torch.mul(psum, inv_count * b.to(x.dtype), out=tmp)
-        p.add_(pmax, alpha=wmax)
-        sig = torch.sigmoid(p)
-        y = torch.addcmul(x, x, sig)
+        inv_count = _inverse_counts(length, segments, x)       # [L, 1]
+        coef = inv_count * b.to(x.dtype)
+        y, p = torch.empty_like(x), torch.empty_like(x)
+        saved = ([torch.empty_like(x) for _ in range(5)] if masks else None)
+        for c0, c1 in _row_chunks(num, length * chans):
+            xc = x[c0:c1]
+            if masks:   # window maxima / sums, sigmoid(P), float 0/1 masks
+                pmax, psum, sig, right_pair, right_tok = (
+                    t[c0:c1] for t in saved)
+            else:
+                pmax, psum = torch.empty_like(xc), torch.empty_like(xc)
+                sig, right_pair, right_tok = torch.empty_like(xc), None, None
+            _pool_rows(xc, segments, pmax, psum, right_pair, right_tok)
+            pc = torch.mul(psum, coef, out=p[c0:c1])
+            pc.add_(pmax, alpha=wmax)
+            torch.sigmoid(pc, out=sig)
+            torch.addcmul(xc, xc, sig, out=y[c0:c1])
         ctx.segments = segments
         if masks:
-            ctx.save_for_backward(x, a, b, pmax, psum, sig, right_pair,
-                                  right_tok, inv_count)
+            ctx.save_for_backward(x, a, b, *saved, inv_count)
         ctx.set_materialize_grads(False)
         return y, p
 
@@ -108,55 +82,122 @@ class GatedGLPFunction(torch.autograd.Function):
     def backward(ctx, gy, gp):
         (x, a, b, pmax, psum, sig, right_pair, right_tok,
          inv_count) = ctx.saved_tensors
-        wmax, wavg = float(a), float(b)
         if gy is None and gp is None:
             return None, None, None, None, None
-        # dL/dP: the cue's gradient plus the gate's, x sigmoid'(P) gy
-        if gy is not None:
-            gpt = torch.rsub(sig, 1.0).mul_(sig).mul_(x).mul_(gy)
-            if gp is not None:
-                gpt.add_(gp)
-            gx = torch.addcmul(gy, gy, sig)
-        else:
-            gpt = gp.clone()
-            gx = torch.zeros_like(x)
-        ga = gb = None
-        if ctx.needs_input_grad[1]:
-            ga = torch.linalg.vecdot(gpt, pmax).sum()   # per-row sums
-        gmean = torch.mul(gpt, inv_count)     # dL/d(window mean)
-        if ctx.needs_input_grad[2]:
-            gb = torch.linalg.vecdot(gmean, psum).sum()
-        if not ctx.needs_input_grad[0]:
-            return None, ga, gb, None, None
-        gpair = torch.empty_like(x)
-        for s, e in ctx.segments:
-            n = e - s
-            # average: every token gets the mean gradient of the windows
-            # it is in (the same clipped windows, by symmetry)
-            g, out = gmean[:, s:e], gx[:, s:e]
-            out.add_(g, alpha=wavg)
-            if n == 1:
-                gx[:, s].add_(gpt[:, s], alpha=wmax)
-                continue
-            out[:, 1:].add_(g[:, :-1], alpha=wavg)
-            out[:, :-1].add_(g[:, 1:], alpha=wavg)
-            # max: window -> its pair -> the pair's first maximal token
-            gq = gpair[:, s:e - 1]
-            if n == 2:
-                torch.add(gpt[:, s], gpt[:, s + 1], out=gq[:, 0])
+        wmax, wavg = float(a), float(b)
+        need_gx, need_ga, need_gb = ctx.needs_input_grad[:3]
+        gx = torch.empty_like(x) if need_gx else None
+        ga = x.new_zeros(()) if need_ga else None
+        gb = x.new_zeros(()) if need_gb else None
+        num, length, chans = x.shape
+        for c0, c1 in _row_chunks(num, length * chans):
+            xc, sc = x[c0:c1], sig[c0:c1]
+            # dL/dP: the cue's gradient plus the gate's, x sigmoid'(P) gy
+            if gy is not None:
+                gyc = gy[c0:c1]
+                gpt = torch.rsub(sc, 1.0).mul_(sc).mul_(xc).mul_(gyc)
+                if gp is not None:
+                    gpt.add_(gp[c0:c1])
             else:
-                gi = gpt[:, s + 1:e - 1]
-                to_right = torch.mul(gi, right_pair[:, s + 1:e - 1])
-                torch.sub(gi, to_right, out=gq[:, :-1])
-                gq[:, -1] = 0.0
-                gq[:, 1:].add_(to_right)
-                gq[:, 0].add_(gpt[:, s])
-                gq[:, -1].add_(gpt[:, e - 1])
-            to_right = torch.mul(gq, right_tok[:, s:e - 1])
-            gq.sub_(to_right)
-            gx[:, s:e - 1].add_(gq, alpha=wmax)
-            gx[:, s + 1:e].add_(to_right, alpha=wmax)
+                gpt = gp[c0:c1].clone()
+            if need_ga:
+                ga += torch.linalg.vecdot(gpt, pmax[c0:c1]).sum()
+            gmean = torch.mul(gpt, inv_count)     # dL/d(window mean)
+            if need_gb:
+                gb += torch.linalg.vecdot(gmean, psum[c0:c1]).sum()
+            if not need_gx:
+                continue
+            gxc = gx[c0:c1]
+            if gy is not None:
+                torch.addcmul(gyc, gyc, sc, out=gxc)
+            else:
+                gxc.zero_()
+            _route_rows(gxc, gpt, gmean, right_pair[c0:c1],
+                        right_tok[c0:c1], ctx.segments, wmax, wavg)
         return gx, ga, gb, None, None
+
+
+#: elements per row chunk: the ~10 element-wise passes of each direction
+#: run chunk by chunk so that their operands stay in the CPU caches (about
+#: 1.8x faster than whole-tensor passes at [640, 26, 512] on 2 cores)
+CHUNK_ELEMENTS = 1 << 19
+
+
+def _row_chunks(num: int, row_elems: int):
+    rows = max(1, CHUNK_ELEMENTS // max(row_elems, 1))
+    return [(c0, min(num, c0 + rows)) for c0 in range(0, num, rows)]
+
+
+def _inverse_counts(length: int, segments, like: torch.Tensor):
+    """``1 / (tokens of each clipped window)`` ``[L, 1]``."""
+    count = []
+    for s, e in segments:
+        n = e - s
+        count += [1.0] if n == 1 else [2.0] + [3.0] * (n - 2) + [2.0]
+    return like.new_tensor(count).reciprocal_().unsqueeze(-1)
+
+
+def _pool_rows(x, segments, pmax, psum, right_pair, right_tok) -> None:
+    """Window maxima and sums of ``x [n, L, C]`` into ``pmax`` / ``psum``
+    (and the argmax masks when given), per segment."""
+    tmp = torch.empty_like(x)      # pair maxima, then pair sums
+    for s, e in segments:
+        n, xs = e - s, x[:, s:e]
+        if n == 1:
+            pmax[:, s] = x[:, s]
+            psum[:, s] = x[:, s]
+            continue
+        # pair k = tokens (k, k + 1); right_tok: the right one is larger
+        pm = torch.maximum(xs[:, :-1], xs[:, 1:], out=tmp[:, s:e - 1])
+        if right_tok is not None:
+            torch.gt(xs[:, 1:], xs[:, :-1], out=right_tok[:, s:e - 1])
+        pmax[:, s] = pm[:, 0]
+        pmax[:, e - 1] = pm[:, n - 2]
+        if n > 2:   # window j = pairs (j - 1, j); right_pair: pair j
+            torch.maximum(pm[:, :-1], pm[:, 1:], out=pmax[:, s + 1:e - 1])
+            if right_pair is not None:
+                torch.gt(pm[:, 1:], pm[:, :-1],
+                         out=right_pair[:, s + 1:e - 1])
+        ps = torch.add(xs[:, :-1], xs[:, 1:], out=tmp[:, s:e - 1])
+        psum[:, s] = ps[:, 0]
+        psum[:, e - 1] = ps[:, n - 2]
+        if n > 2:
+            torch.add(ps[:, :-1], xs[:, 2:], out=psum[:, s + 1:e - 1])
+
+
+def _route_rows(gx, gpt, gmean, right_pair, right_tok, segments, wmax,
+                wavg) -> None:
+    """Add the pooling gradients of ``dL/dP`` (``gpt``) to ``gx``: the
+    average's (``gmean = gpt / count``) to every token of each window, the
+    max's to the window's first maximal token."""
+    gpair = torch.empty_like(gx)
+    for s, e in segments:
+        n = e - s
+        # average: every token gets the mean gradient of the windows it is
+        # in (the same clipped windows, by symmetry)
+        g, out = gmean[:, s:e], gx[:, s:e]
+        out.add_(g, alpha=wavg)
+        if n == 1:
+            gx[:, s].add_(gpt[:, s], alpha=wmax)
+            continue
+        out[:, 1:].add_(g[:, :-1], alpha=wavg)
+        out[:, :-1].add_(g[:, 1:], alpha=wavg)
+        # max: window -> its pair -> the pair's first maximal token
+        gq = gpair[:, s:e - 1]
+        if n == 2:
+            torch.add(gpt[:, s], gpt[:, s + 1], out=gq[:, 0])
+        else:
+            gi = gpt[:, s + 1:e - 1]
+            to_right = torch.mul(gi, right_pair[:, s + 1:e - 1])
+            torch.sub(gi, to_right, out=gq[:, :-1])
+            gq[:, -1] = 0.0
+            gq[:, 1:].add_(to_right)
+            gq[:, 0].add_(gpt[:, s])
+            gq[:, -1].add_(gpt[:, e - 1])
+        to_right = torch.mul(gq, right_tok[:, s:e - 1])
+        gq.sub_(to_right)
+        gx[:, s:e - 1].add_(gq, alpha=wmax)
+        gx[:, s + 1:e].add_(to_right, alpha=wmax)
 
 
 def gated_glp(x: torch.Tensor, max_weight: torch.Tensor,
