@@ -465,3 +465,33 @@ def test_tanh_mean_equals_autograd(dim):
     torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-7)
     xd = x.double().requires_grad_()
     assert torch.autograd.gradcheck(lambda t: tanh_mean(t, dim), (xd, ))
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(), dict(v_reset=None), dict(entropy_source='input'),
+    dict(surrogate=dict(type='Sigmoid', alpha=4.0)), dict(decay_input=False)])
+def test_row_chunks_of_the_kernel_give_the_same_result(kwargs, monkeypatch):
+    """The fused kernel runs all T steps of one chunk of neurons before the
+    next chunk: several chunks (a partial last one included) give the
+    spikes, thresholds and states of one chunk, and the same gradients."""
+    import stftbox.models.neurons.dynamic_threshold_op as op
+    x = _x(5, 3, 7, 16, scale=1.5)
+    ctx = _x(5, 3, 7, 16, seed=2)
+    w = _x(5, 3, 7, 16, seed=3)
+    results = []
+    for chunk in (op.CHUNK_ELEMENTS, 16 * 4):
+        monkeypatch.setattr(op, 'CHUNK_ELEMENTS', chunk)
+        assert (len(op.row_chunks(21, 16)) > 1) == (chunk == 64)
+        torch.manual_seed(0)
+        n = DynamicThresholdLIF(**kwargs)
+        xr, cr = x.clone().requires_grad_(), ctx.clone().requires_grad_()
+        s = n(xr, context=cr)
+        (s * w).sum().backward()
+        results.append((s.detach(), n.last_threshold, n.v.detach(),
+                        xr.grad, cr.grad,
+                        [p.grad for p in n.parameters()]))
+    one, many = results
+    for a, b in zip(one[:3], many[:3]):
+        assert torch.equal(a, b)
+    for a, b in zip(one[3:5] + tuple(one[5]), many[3:5] + tuple(many[5])):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -215,44 +215,55 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
             r_prev = x.new_empty((steps, num, 1))
             sig_seq = x.new_empty((steps, num, 1))
             ent_seq = x.new_empty((steps, num, 1))
-            r = r0.to(x.dtype)
-        v = v0.to(x.dtype)
+            r_last = x.new_empty((num, 1))
         # with a reset value of 0 the charge v + (x - v) / tau is one lerp
         lerp = decay_input and vr == 0.0
-        for t in range(steps):
-            xt = x[t if tx > 1 else 0]
-            h = h_seq[t if save else 0]
-            if lerp:
-                torch.lerp(v, xt, 1.0 / tau, out=h)
-            elif decay_input:
-                torch.add(v, (xt - (v - vr)) / tau, out=h)
-            else:
-                torch.add(v - (v - vr) / tau, xt, out=h)
-            th = th_seq[t]
+        # neurons are independent: all T steps of one chunk of rows, then
+        # the next chunk (its per-step buffers stay in the CPU caches)
+        for c0, c1 in row_chunks(num, chans):
+            v = v0[c0:c1].to(x.dtype)
+            vb = v_buf[c0:c1]
             if recurrent:
-                r_prev[t] = r
-                ent = ent_seq[t]
-                torch.div(torch.special.entr(r) + torch.special.entr(1.0 - r),
-                          math.log(2.0), out=ent)
-                sig = sig_seq[t]
-                torch.sigmoid(a * ent + zs[t if zs.shape[0] > 1 else 0],
-                              out=sig)
-                torch.mul(sig, span, out=th).add_(v_min)
-            else:
-                th.copy_(theta[t if theta.shape[0] > 1 else 0])
-            s = s_seq[t]
-            torch.ge(h, th, out=s)                      # 0/1 in x's dtype
-            # reset, exact for 0/1 spikes: soft h - s th; hard h - h s
-            # (+ s v_r), i.e. v_r where fired, h elsewhere
-            if v_reset is None:
-                torch.addcmul(h, s, th, value=-1.0, out=v_buf)
-            else:
-                torch.addcmul(h, h, s, value=-1.0, out=v_buf)
-                if vr != 0.0:
-                    v_buf.add_(s, alpha=vr)
-            v = v_buf
+                r = r0[c0:c1].to(x.dtype)
+            for t in range(steps):
+                xt = x[t if tx > 1 else 0, c0:c1]
+                h = h_seq[t if save else 0, c0:c1]
+                if lerp:
+                    torch.lerp(v, xt, 1.0 / tau, out=h)
+                elif decay_input:
+                    torch.add(v, (xt - (v - vr)) / tau, out=h)
+                else:
+                    torch.add(v - (v - vr) / tau, xt, out=h)
+                th = th_seq[t, c0:c1]
+                if recurrent:
+                    r_prev[t, c0:c1] = r
+                    ent = ent_seq[t, c0:c1]
+                    torch.div(torch.special.entr(r)
+                              + torch.special.entr(1.0 - r),
+                              math.log(2.0), out=ent)
+                    sig = sig_seq[t, c0:c1]
+                    torch.sigmoid(
+                        a * ent + zs[t if zs.shape[0] > 1 else 0, c0:c1],
+                        out=sig)
+                    torch.mul(sig, span, out=th).add_(v_min)
+                else:
+                    th.copy_(theta[t if theta.shape[0] > 1 else 0, c0:c1])
+                s = s_seq[t, c0:c1]
+                torch.ge(h, th, out=s)                  # 0/1 in x's dtype
+                # reset, exact for 0/1 spikes: soft h - s th; hard h - h s
+                # (+ s v_r), i.e. v_r where fired, h elsewhere
+                if v_reset is None:
+                    torch.addcmul(h, s, th, value=-1.0, out=vb)
+                else:
+                    torch.addcmul(h, h, s, value=-1.0, out=vb)
+                    if vr != 0.0:
+                        vb.add_(s, alpha=vr)
+                v = vb
+                if recurrent:
+                    r = s.mean(-1, keepdim=True)
             if recurrent:
-                r = s.mean(-1, keepdim=True)
+                r_last[c0:c1] = r
+        v = v_buf
         ctx.opts = (steps, tau, decay_input, v_reset, detach_reset, sg,
                     span, eps, detach_cue, tx, recurrent,
                     None if recurrent else theta.shape[0],
@@ -263,7 +274,7 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
                                       ent_seq)
             else:
                 ctx.save_for_backward(h_seq, th_seq)
-        r_last = r.detach() if recurrent else None
+        r_last = r_last if recurrent else None
         ctx.mark_non_differentiable(th_seq, v)
         return s_seq, th_seq, v, r_last
 
@@ -289,10 +300,16 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
         kind = _inplace_surrogate(sg_fn)
         need_gx, need_gv = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         shape = (num, chans)
-        k_bufs = (h_seq.new_empty(shape), h_seq.new_empty(shape))
-        gs_bufs = (h_seq.new_empty(shape), h_seq.new_empty(shape))
-        mask = h_seq.new_empty(shape)
+        chunks = row_chunks(num, chans)
+        rows = max(c1 - c0 for c0, c1 in chunks)
+        # per-chunk work buffers (cache-sized, reused by every chunk)
+        k_all = (h_seq.new_empty((rows, chans)),
+                 h_seq.new_empty((rows, chans)))
+        gs_all = (h_seq.new_empty((rows, chans)),
+                  h_seq.new_empty((rows, chans)))
+        mask_all = h_seq.new_empty((rows, chans))
         gx = h_seq.new_empty((tx,) + shape) if need_gx else None
+        g_v0 = h_seq.new_empty(shape) if need_gv else None
         if recurrent:
             g_th = None
             w_seq = span * sig_seq * (1.0 - sig_seq)   # dtheta / dz
@@ -302,82 +319,101 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
             g_a = h_seq.new_zeros(())
         else:
             g_th, g_zs, g_a = h_seq.new_zeros((t_theta, num, 1)), None, None
-        gh_next = None      # dL/dH_{t+1}
-        g_rate = None       # dL/dr_t from theta_{t+1}
-        for t in range(steps - 1, -1, -1):
-            h, th = h_seq[t], th_seq[t]
-            k_buf, gs_buf = k_bufs[t % 2], gs_bufs[t % 2]
-            # dL/dS_t: output, threshold of step t + 1, reset path
-            gs = g_spikes[t]
-            if g_rate is not None:
-                gs = torch.add(gs, g_rate / chans, out=gs_buf)
-            if gh_next is not None and not detach_reset:
-                if soft:                       # dV/dS = -theta
-                    other = th
-                elif vr == 0.0:                # dV/dS = v_r - H = -H
-                    other = h
-                else:
-                    other = torch.sub(h, vr, out=mask)
-                gs = torch.addcmul(gs, gh_next, other, value=-decay,
-                                   out=gs_buf)
-            # dL/d(H - theta) through the surrogate
-            if kind == 'atan':      # spikingjelly's atan_backward, in place
-                half = sg_args[0] / 2
-                gsg = torch.sub(h, th, out=k_buf)
-                gsg.mul_(math.pi * half)
-                gsg.mul_(gsg).add_(1.0).reciprocal_()
-                if half != 1.0:          # alpha = 2: a multiplication by 1
-                    gsg.mul_(half)
-                gsg.mul_(gs)
-            elif kind == 'sigmoid':  # spikingjelly's sigmoid_backward
-                alpha = sg_args[0]
-                sgax = torch.sub(h, th, out=k_buf).mul_(alpha).sigmoid_()
-                one_minus = torch.mul(sgax, -1.0, out=mask).add_(1.0)
-                gsg = torch.mul(gs, one_minus, out=gs_buf)
-                gsg.mul_(sgax).mul_(alpha)
-            else:
-                gsg = sg_fn(gs, torch.sub(h, th, out=k_buf), *sg_args)
-            g_th_t = gsg.sum(-1, keepdim=True).neg_()
-            # dL/dH_t = surrogate term + carry through the reset
-            gh = gsg
-            if gh_next is not None:
-                if soft:
-                    fired = torch.ge(h, th, out=mask)
-                    g_th_t.sub_(fired.mul_(gh_next).mul_(decay).sum(
-                        -1, keepdim=True))
-                    gh = (gsg.add_(gh_next, alpha=decay) if kind
-                          else torch.add(gsg, gh_next, alpha=decay))
-                else:
-                    keep = torch.lt(h, th, out=mask)       # 1 - S_t
-                    gh = (gsg.addcmul_(gh_next, keep, value=decay) if kind
-                          else torch.addcmul(gsg, gh_next, keep,
-                                             value=decay))
-            if need_gx:
-                if tx > 1:
-                    if decay_input:
-                        torch.div(gh, tau, out=gx[t])
+        for c0, c1 in chunks:   # neurons are independent: chunk by chunk
+            n = c1 - c0
+            k_bufs = (k_all[0][:n], k_all[1][:n])
+            gs_bufs = (gs_all[0][:n], gs_all[1][:n])
+            mask = mask_all[:n]
+            gh_next = None      # dL/dH_{t+1}
+            g_rate = None       # dL/dr_t from theta_{t+1}
+            for t in range(steps - 1, -1, -1):
+                h, th = h_seq[t, c0:c1], th_seq[t, c0:c1]
+                k_buf, gs_buf = k_bufs[t % 2], gs_bufs[t % 2]
+                # dL/dS_t: output, threshold of step t + 1, reset path
+                gs = g_spikes[t, c0:c1]
+                if g_rate is not None:
+                    gs = torch.add(gs, g_rate / chans, out=gs_buf)
+                if gh_next is not None and not detach_reset:
+                    if soft:                       # dV/dS = -theta
+                        other = th
+                    elif vr == 0.0:                # dV/dS = v_r - H = -H
+                        other = h
                     else:
-                        gx[t].copy_(gh)
-                elif t == steps - 1:
-                    gx[0].copy_(gh)
+                        other = torch.sub(h, vr, out=mask)
+                    gs = torch.addcmul(gs, gh_next, other, value=-decay,
+                                       out=gs_buf)
+                # dL/d(H - theta) through the surrogate
+                if kind == 'atan':      # spikingjelly atan_backward, in place
+                    half = sg_args[0] / 2
+                    gsg = torch.sub(h, th, out=k_buf)
+                    gsg.mul_(math.pi * half)
+                    gsg.mul_(gsg).add_(1.0).reciprocal_()
+                    if half != 1.0:          # alpha = 2: a multiplication by 1
+                        gsg.mul_(half)
+                    gsg.mul_(gs)
+                elif kind == 'sigmoid':  # spikingjelly's sigmoid_backward
+                    alpha = sg_args[0]
+                    sgax = torch.sub(h, th, out=k_buf).mul_(alpha).sigmoid_()
+                    one_minus = torch.mul(sgax, -1.0, out=mask).add_(1.0)
+                    gsg = torch.mul(gs, one_minus, out=gs_buf)
+                    gsg.mul_(sgax).mul_(alpha)
                 else:
-                    gx[0].add_(gh)
-            gh_next = gh
-            if recurrent:
-                gz = torch.mul(g_th_t, w_seq[t], out=gz_seq[t])
-                if t_zs == 1:
-                    g_zs[0] += gz
-                g_a += (gz * ent_seq[t]).sum()
-                g_rate = gz * a * slope[t] if slope is not None and t > 0 \
-                    else None
-            elif t_theta > 1:
-                g_th[t] = g_th_t
-            else:
-                g_th[0] += g_th_t
+                    gsg = sg_fn(gs, torch.sub(h, th, out=k_buf), *sg_args)
+                g_th_t = gsg.sum(-1, keepdim=True).neg_()
+                # dL/dH_t = surrogate term + carry through the reset
+                gh = gsg
+                if gh_next is not None:
+                    if soft:
+                        fired = torch.ge(h, th, out=mask)
+                        g_th_t.sub_(fired.mul_(gh_next).mul_(decay).sum(
+                            -1, keepdim=True))
+                        gh = (gsg.add_(gh_next, alpha=decay) if kind
+                              else torch.add(gsg, gh_next, alpha=decay))
+                    else:
+                        keep = torch.lt(h, th, out=mask)       # 1 - S_t
+                        gh = (gsg.addcmul_(gh_next, keep, value=decay) if kind
+                              else torch.addcmul(gsg, gh_next, keep,
+                                                 value=decay))
+                if need_gx:
+                    if tx > 1:
+                        if decay_input:
+                            torch.div(gh, tau, out=gx[t, c0:c1])
+                        else:
+                            gx[t, c0:c1].copy_(gh)
+                    elif t == steps - 1:
+                        gx[0, c0:c1].copy_(gh)
+                    else:
+                        gx[0, c0:c1].add_(gh)
+                gh_next = gh
+                if recurrent:
+                    gz = torch.mul(g_th_t, w_seq[t, c0:c1],
+                                   out=gz_seq[t, c0:c1])
+                    if t_zs == 1:
+                        g_zs[0, c0:c1] += gz
+                    g_a += (gz * ent_seq[t, c0:c1]).sum()
+                    g_rate = (gz * a * slope[t, c0:c1]
+                              if slope is not None and t > 0 else None)
+                elif t_theta > 1:
+                    g_th[t, c0:c1] = g_th_t
+                else:
+                    g_th[0, c0:c1] += g_th_t
+            if need_gv and gh_next is not None:
+                torch.mul(gh_next, decay, out=g_v0[c0:c1])
         if need_gx and tx == 1 and decay_input:
             gx.div_(tau)     # sum_t gh_t / tau (exact for tau = 2)
-        g_v0 = gh_next * decay if need_gv and gh_next is not None else None
         return (gx, g_v0, g_th, g_zs, g_a) + (None,) * 12
+
+
+#: elements of one step's chunk of neurons (rows x channels): the
+#: per-step buffers of a chunk stay in the CPU caches over all T steps
+CHUNK_ELEMENTS = 1 << 19
+
+
+def row_chunks(num: int, chans: int) -> list:
+    """``[(start, end), ...]`` row ranges of at most ``CHUNK_ELEMENTS //
+    chans`` rows (at least one) covering ``[0, num)``."""
+    rows = max(1, CHUNK_ELEMENTS // max(chans, 1))
+    return [(c0, min(num, c0 + rows)) for c0 in range(0, num, rows)]
 
 
 def _inplace_surrogate(sg_fn) -> Optional[str]:
