@@ -495,3 +495,23 @@ def test_row_chunks_of_the_kernel_give_the_same_result(kwargs, monkeypatch):
         assert torch.equal(a, b)
     for a, b in zip(one[3:5] + tuple(one[5]), many[3:5] + tuple(many[5])):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_tanh_mean_row_chunks_give_the_same_result(monkeypatch):
+    """Chunked rows (several, a partial last one) give the values and
+    gradient of one chunk (to the last bit but for the odd element that a
+    vectorised and a scalar loop round differently)."""
+    import stftbox.models.neurons.dynamic_threshold_op as op
+    from stftbox.models.neurons.dynamic_threshold_op import tanh_mean
+    x = _x(3, 4, 5, 16, scale=1.5)
+    w = _x(3, 4, 5, 1, seed=1)
+    results = []
+    for chunk in (op.CHUNK_ELEMENTS, 16 * 7):
+        monkeypatch.setattr(op, 'CHUNK_ELEMENTS', chunk)
+        xr = x.clone().requires_grad_()
+        out = tanh_mean(xr, -1)
+        (out * w).sum().backward()
+        results.append((out.detach(), xr.grad))
+    assert len(op.row_chunks(60, 16)) > 1
+    for one, many in zip(*results):
+        torch.testing.assert_close(one, many, rtol=1e-6, atol=1e-8)

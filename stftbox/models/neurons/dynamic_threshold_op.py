@@ -73,22 +73,44 @@ class _TanhMean(torch.autograd.Function):
     - 1`` (on CPU ``torch.sigmoid`` is about 5x faster than ``torch.tanh``;
     the two agree to float32 rounding); backward ``(g / n) (1 - tanh^2) =
     (4 g / n) s (1 - s)`` with the saved ``s = sigmoid(2x)``, the ``[..., n,
-    ...]`` gradient of the mean a stride-0 view instead of a materialised
-    tensor."""
+    ...]`` gradient of the mean never materialised. Over the last axis of a
+    contiguous tensor the rows are processed in cache-sized chunks
+    (:func:`row_chunks`; same values)."""
 
     @staticmethod
     def forward(ctx, x, dim):
-        s = torch.mul(x, 2.0).sigmoid_()
-        ctx.save_for_backward(s)
         ctx.dim = dim
-        return s.mean(dim, keepdim=True).mul_(2.0).sub_(1.0)
+        if not (dim in (-1, x.dim() - 1) and x.is_contiguous()):
+            s = torch.mul(x, 2.0).sigmoid_()
+            ctx.save_for_backward(s)
+            return s.mean(dim, keepdim=True).mul_(2.0).sub_(1.0)
+        chans = x.shape[-1]
+        flat = x.reshape(-1, chans)
+        s = torch.empty_like(flat)
+        out = flat.new_empty((flat.shape[0], 1))
+        for c0, c1 in row_chunks(flat.shape[0], chans):
+            sc = torch.mul(flat[c0:c1], 2.0, out=s[c0:c1]).sigmoid_()
+            torch.mean(sc, -1, keepdim=True, out=out[c0:c1])
+        ctx.save_for_backward(s.reshape(x.shape))
+        return out.mul_(2.0).sub_(1.0).reshape(*x.shape[:-1], 1)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         s, = ctx.saved_tensors
-        scale = (grad * (4.0 / s.shape[ctx.dim])).expand_as(s)
-        return torch.rsub(s, 1.0).mul_(s).mul_(scale), None
+        dim = ctx.dim
+        scale = grad * (4.0 / s.shape[dim])
+        if dim not in (-1, s.dim() - 1):
+            return torch.rsub(s, 1.0).mul_(s).mul_(scale.expand_as(s)), None
+        chans = s.shape[-1]
+        flat, scale = s.reshape(-1, chans), scale.reshape(-1, 1)
+        gx = torch.empty_like(flat)
+        for c0, c1 in row_chunks(flat.shape[0], chans):
+            sc = flat[c0:c1]
+            # 1 - s (exactly as rsub), then s (1 - s) g'
+            torch.mul(sc, -1.0, out=gx[c0:c1]).add_(1.0).mul_(sc).mul_(
+                scale[c0:c1])
+        return gx.reshape(s.shape), None
 
 
 def tanh_mean(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
