@@ -7,6 +7,7 @@ import stftbox.models  # noqa: F401
 from stftbox.models.backbones.snn_branch import SpikingBlock
 from stftbox.models.poolings import GlobalLocalPooling
 from stftbox.models.poolings.glp_gate_op import GatedGLPFunction, gated_glp
+from stftbox.models.utils import row_chunks
 
 
 def _reference(pool, x, boundaries):
@@ -130,7 +131,7 @@ def test_row_chunks_give_the_same_result(chunk, monkeypatch):
     a last partial one, equal the reference."""
     import stftbox.models.poolings.glp_gate_op as op
     monkeypatch.setattr(op, 'CHUNK_ELEMENTS', chunk)
-    assert len(op._row_chunks(7 * 3, 6 * 5)) > 1
+    assert len(row_chunks(7 * 3, 6 * 5, op.CHUNK_ELEMENTS)) > 1
     g = torch.Generator().manual_seed(3)
     x = torch.randn(7, 3, 6, 5, generator=g)
     gy, gp = torch.randn_like(x), torch.randn_like(x)
@@ -146,3 +147,9 @@ def test_row_chunks_give_the_same_result(chunk, monkeypatch):
         results.append((y.detach(), p.detach(), xr.grad, pool.beta.grad))
     for f, r in zip(*results):
         torch.testing.assert_close(f, r, rtol=1e-5, atol=2e-6)
+
+
+def test_row_chunks_cover_the_rows_in_order():
+    assert row_chunks(10, 4, 12) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert row_chunks(5, 100, 10) == [(i, i + 1) for i in range(5)]
+    assert row_chunks(0, 4, 12) == []

@@ -12,8 +12,9 @@ is its own), ``--rounds`` times, the configs taking turns (round 1 A, B;
 round 2 B, A; ...); in each run a speed is ``batch / median step time``
 of ``--iters`` steps after ``--warmup`` untimed ones (the steady state: the
 first steps of a process allocate the optimizer state and grow the heap);
-speeds are medians over the rounds, memory the maximum. The table gives, per config and as a ratio to the reference
-config (``--reference``, default the last one): parameters, training
+speeds are medians over the rounds, memory the maximum. The table gives,
+per config and as a ratio to the reference config (``--reference``,
+default the last one): parameters, training
 clips/s (forward + backward + Adam step), inference clips/s, peak resident
 memory (MB = 2^20 bytes, the whole process), firing rate per spiking layer,
 SOPs, MACs and the energy estimate per clip (docs/method.md, "Energy
@@ -275,8 +276,9 @@ def measure(config: str, batch: int = 64, iters: int = 5,
 def _worker_command(args, config: str, out_file: str, count: bool) -> list:
     cmd = [sys.executable, osp.abspath(__file__), config, '--worker',
            out_file, '--batch-size', str(args.batch_size), '--iters',
-           str(args.iters), '--warmup', str(args.warmup), '--classes', str(args.classes), '--device',
-           args.device, '--threads', str(args.threads)]
+           str(args.iters), '--warmup', str(args.warmup), '--classes',
+           str(args.classes), '--device', args.device, '--threads',
+           str(args.threads)]
     if args.audio_steps:
         cmd += ['--audio-steps', str(args.audio_steps)]
     if args.video_steps:
@@ -484,7 +486,8 @@ def main(argv=None):
         results = run_rounds(args)
         print(f'batch {args.batch_size}, {args.threads} threads, '
               f'{args.device}, median of {args.rounds} rounds x '
-              f'{args.iters} steps (after {args.warmup} warm-up); seq lens (audio, video): ' + ', '.join(
+              f'{args.iters} steps (after {args.warmup} warm-up); '
+              'seq lens (audio, video): ' + ', '.join(
                   f"{osp.basename(c)} ({r['seq_lens']['audio']}, "
                   f"{r['seq_lens']['video']})" for c, r in results.items()))
         print(format_table(results, reference))

@@ -51,6 +51,14 @@ def fill_cfg(cfg: dict, forced: Dict[str, int], defaults: Dict[str, int],
 DECODERS = ('linear', 'tied', 'bottleneck')
 
 
+def _takes_return_linear(module: nn.Module) -> bool:
+    """Whether ``module.forward`` has a ``return_linear`` argument."""
+    try:
+        return 'return_linear' in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class _TiedDecoder(nn.Module):
     """``x W + b``: the transpose of an encoder weight ``W [d, D]`` (given
     at call time) plus an own bias ``b [D]``."""
@@ -158,6 +166,10 @@ class TwoStreamBackbone(BaseModule):
                         f'(the {m} encoder has none)')
                 dec = _TiedDecoder(chans)
             setattr(self, f'{m}_decoder', dec)
+        if kind == 'tied':   # encoders that can give their linear output
+            self._linear_modalities = tuple(
+                m for m in ('audio', 'video') if _takes_return_linear(
+                    getattr(self, f'{m}_encoder')))
 
     def decode(self, modality: str, x: torch.Tensor) -> torch.Tensor:
         """Reconstruct the ``modality`` input ``[B, L, D]`` from encoded
@@ -185,16 +197,10 @@ class TwoStreamBackbone(BaseModule):
     def _tied_from_linear(self, modality: str) -> bool:
         """Whether the reconstruction of ``modality`` is computed from the
         encoder's linear output (:func:`tied_reconstruction_mse`): a tied
-        decoder and an encoder whose ``forward`` takes ``return_linear``."""
-        if not (self.tied_from_linear and self.reconstruction_weight > 0
-                and getattr(self, 'decoder_kind', None) == 'tied'):
-            return False
-        enc = getattr(self, f'{modality}_encoder')
-        try:
-            params = inspect.signature(enc.forward).parameters
-        except (TypeError, ValueError):
-            return False
-        return 'return_linear' in params
+        decoder and an encoder whose ``forward`` takes ``return_linear``
+        (checked once, in :meth:`build_decoders`)."""
+        return (self.tied_from_linear
+                and modality in getattr(self, '_linear_modalities', ()))
 
     def encode(self, modality: str, x: torch.Tensor, padding_mask,
                with_linear: bool = False) -> tuple:

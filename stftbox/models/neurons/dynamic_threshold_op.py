@@ -25,6 +25,8 @@ import torch
 from torch.autograd.function import once_differentiable
 from spikingjelly.activation_based import surrogate as sj_surrogate
 
+from stftbox.models.utils.row_chunks import row_chunks
+
 __all__ = ['DynamicThresholdLIFFunction', 'binary_entropy_bits',
            'surrogate_backward_args', 'tanh_mean']
 
@@ -75,7 +77,7 @@ class _TanhMean(torch.autograd.Function):
     (4 g / n) s (1 - s)`` with the saved ``s = sigmoid(2x)``, the ``[..., n,
     ...]`` gradient of the mean never materialised. Over the last axis of a
     contiguous tensor the rows are processed in cache-sized chunks
-    (:func:`row_chunks`; same values)."""
+    (``CHUNK_ELEMENTS``; same values)."""
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -88,7 +90,7 @@ class _TanhMean(torch.autograd.Function):
         flat = x.reshape(-1, chans)
         s = torch.empty_like(flat)
         out = flat.new_empty((flat.shape[0], 1))
-        for c0, c1 in row_chunks(flat.shape[0], chans):
+        for c0, c1 in row_chunks(flat.shape[0], chans, CHUNK_ELEMENTS):
             sc = torch.mul(flat[c0:c1], 2.0, out=s[c0:c1]).sigmoid_()
             torch.mean(sc, -1, keepdim=True, out=out[c0:c1])
         ctx.save_for_backward(s.reshape(x.shape))
@@ -105,7 +107,7 @@ class _TanhMean(torch.autograd.Function):
         chans = s.shape[-1]
         flat, scale = s.reshape(-1, chans), scale.reshape(-1, 1)
         gx = torch.empty_like(flat)
-        for c0, c1 in row_chunks(flat.shape[0], chans):
+        for c0, c1 in row_chunks(flat.shape[0], chans, CHUNK_ELEMENTS):
             sc = flat[c0:c1]
             # 1 - s (exactly as rsub), then s (1 - s) g'
             torch.mul(sc, -1.0, out=gx[c0:c1]).add_(1.0).mul_(sc).mul_(
@@ -242,7 +244,7 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
         lerp = decay_input and vr == 0.0
         # neurons are independent: all T steps of one chunk of rows, then
         # the next chunk (its per-step buffers stay in the CPU caches)
-        for c0, c1 in row_chunks(num, chans):
+        for c0, c1 in row_chunks(num, chans, CHUNK_ELEMENTS):
             v = v0[c0:c1].to(x.dtype)
             vb = v_buf[c0:c1]
             if recurrent:
@@ -322,7 +324,7 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
         kind = _inplace_surrogate(sg_fn)
         need_gx, need_gv = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         shape = (num, chans)
-        chunks = row_chunks(num, chans)
+        chunks = row_chunks(num, chans, CHUNK_ELEMENTS)
         rows = max(c1 - c0 for c0, c1 in chunks)
         # per-chunk work buffers (cache-sized, reused by every chunk)
         k_all = (h_seq.new_empty((rows, chans)),
@@ -429,13 +431,6 @@ class DynamicThresholdLIFFunction(torch.autograd.Function):
 #: elements of one step's chunk of neurons (rows x channels): the
 #: per-step buffers of a chunk stay in the CPU caches over all T steps
 CHUNK_ELEMENTS = 1 << 19
-
-
-def row_chunks(num: int, chans: int) -> list:
-    """``[(start, end), ...]`` row ranges of at most ``CHUNK_ELEMENTS //
-    chans`` rows (at least one) covering ``[0, num)``."""
-    rows = max(1, CHUNK_ELEMENTS // max(chans, 1))
-    return [(c0, min(num, c0 + rows)) for c0 in range(0, num, rows)]
 
 
 def _inplace_surrogate(sg_fn) -> Optional[str]:

@@ -16,6 +16,8 @@ from typing import Optional, Sequence
 import torch
 from torch.autograd.function import once_differentiable
 
+from stftbox.models.utils.row_chunks import row_chunks
+
 __all__ = ['GatedGLPFunction', 'gated_glp']
 
 
@@ -58,7 +60,7 @@ class GatedGLPFunction(torch.autograd.Function):
         coef = inv_count * b.to(x.dtype)
         y, p = torch.empty_like(x), torch.empty_like(x)
         saved = ([torch.empty_like(x) for _ in range(5)] if masks else None)
-        for c0, c1 in _row_chunks(num, length * chans):
+        for c0, c1 in row_chunks(num, length * chans, CHUNK_ELEMENTS):
             xc = x[c0:c1]
             if masks:   # window maxima / sums, sigmoid(P), float 0/1 masks
                 pmax, psum, sig, right_pair, right_tok = (
@@ -90,7 +92,7 @@ class GatedGLPFunction(torch.autograd.Function):
         ga = x.new_zeros(()) if need_ga else None
         gb = x.new_zeros(()) if need_gb else None
         num, length, chans = x.shape
-        for c0, c1 in _row_chunks(num, length * chans):
+        for c0, c1 in row_chunks(num, length * chans, CHUNK_ELEMENTS):
             xc, sc = x[c0:c1], sig[c0:c1]
             # dL/dP: the cue's gradient plus the gate's, x sigmoid'(P) gy
             if gy is not None:
@@ -121,11 +123,6 @@ class GatedGLPFunction(torch.autograd.Function):
 #: run chunk by chunk so that their operands stay in the CPU caches (about
 #: 1.8x faster than whole-tensor passes at [640, 26, 512] on 2 cores)
 CHUNK_ELEMENTS = 1 << 19
-
-
-def _row_chunks(num: int, row_elems: int):
-    rows = max(1, CHUNK_ELEMENTS // max(row_elems, 1))
-    return [(c0, min(num, c0 + rows)) for c0 in range(0, num, rows)]
 
 
 def _inverse_counts(length: int, segments, like: torch.Tensor):

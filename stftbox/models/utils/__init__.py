@@ -1,4 +1,6 @@
-"""Model utilities (spike statistics)."""
+"""Model utilities (spike statistics, row chunks of hand-written kernels)."""
+from .row_chunks import row_chunks
 from .spike_stats import firing_rates, set_firing_rate_recording, spiking_layers
 
-__all__ = ['firing_rates', 'spiking_layers', 'set_firing_rate_recording']
+__all__ = ['firing_rates', 'spiking_layers', 'set_firing_rate_recording',
+           'row_chunks']
