@@ -10,7 +10,8 @@ import torch
 from mmengine.config import Config
 from mmengine.model import BaseModel
 
-from stftbox.apis import load_config, register_all_modules
+from stftbox.engine import load_config
+from stftbox.apis import register_all_modules
 from stftbox.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

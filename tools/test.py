@@ -19,15 +19,16 @@ import sys
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from stftbox.apis import (ConfigCheckError, build_runner, check_config,
-                          check_data, load_config, print_scores,
-                          register_all_modules, setup_cpu_distributed)
-from stftbox.apis.test_outputs import (add_results_dumper, finish_results,
+from stftbox.engine import (ConfigCheckError, build_runner, check_config,
+                            check_data, load_config, print_scores,
+                            setup_cpu_distributed)
+from stftbox.apis import register_all_modules
+from stftbox.engine.test_outputs import (add_results_dumper, finish_results,
                                        results_file_arg)
 from stftbox.datasets import DatasetError
-from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
-                           load_checkpoint_safely, resolve_checkpoint,
-                           safe_torch_load)
+from stftbox.fileio import (CheckpointError, DownloadError, ModelZooError,
+                            load_checkpoint_safely, resolve_checkpoint,
+                            safe_torch_load)
 
 
 def parse_args():

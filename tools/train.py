@@ -20,13 +20,14 @@ import torch
 
 from mmengine.config import Config, DictAction
 
-from stftbox.apis import (ConfigCheckError, WorkDirInUseError, build_runner,
-                          check_config, check_data, check_work_dir,
-                          load_config, print_scores, register_all_modules,
-                          set_vis_backend, setup_cpu_distributed)
-from stftbox.apis.runtime import VIS_BACKENDS
+from stftbox.engine import (ConfigCheckError, WorkDirInUseError, build_runner,
+                            check_config, check_data, check_work_dir,
+                            load_config, print_scores, set_vis_backend,
+                            setup_cpu_distributed)
+from stftbox.apis import register_all_modules
+from stftbox.engine.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
-from stftbox.utils import DownloadError, ModelZooError, resolve_load_from
+from stftbox.fileio import DownloadError, ModelZooError, resolve_load_from
 
 
 def parse_args():

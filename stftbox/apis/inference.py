@@ -76,8 +76,8 @@ def init_model(config, checkpoint: Optional[str] = None,
     from mmengine.config import Config
 
     from stftbox.registry import MODELS
-    from stftbox.utils import load_checkpoint_safely, resolve_checkpoint
-    from .setup_env import register_all_modules
+    from stftbox.fileio import load_checkpoint_safely, resolve_checkpoint
+    from stftbox.engine.setup_env import register_all_modules
 
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):

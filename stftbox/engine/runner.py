@@ -77,7 +77,7 @@ class StftboxRunner(Runner):
     console keeps everything else at ``log_level`` (training progress,
     validation results, warnings). Selected by ``runner_type =
     'StftboxRunner'`` (``configs/_base_/default_runtime.py``) and built with
-    :func:`stftbox.apis.build_runner`. Checkpoints are written without
+    :func:`stftbox.engine.build_runner`. Checkpoints are written without
     mmengine's deprecated ``FileClient`` (:func:`file_client_on_request`),
     so its deprecation warnings do not appear. Everything else is
     mmengine's.

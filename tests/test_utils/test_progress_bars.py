@@ -62,7 +62,7 @@ def test_surrogate_generation_and_cache_conversion_show_bars(tmp_path,
 
 
 def test_archive_extraction_shows_a_bar(tmp_path, capsys):
-    from stftbox.utils import safe_extract_zip
+    from stftbox.datasets.avgzsl_layout import safe_extract_zip
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w') as zf:
         for i in range(5):

@@ -204,7 +204,8 @@ def parse_cfg_options(tokens: Optional[Sequence[str]]) -> dict:
 
 def build(config: str, cfg_options: Optional[Sequence[str]] = None):
     """``(cfg, model)`` of ``config`` with ``--cfg-options`` tokens."""
-    from stftbox.apis import load_config, register_all_modules
+    from stftbox.engine import load_config
+    from stftbox.apis import register_all_modules
     from stftbox.registry import MODELS
     register_all_modules()
     cfg = load_config(config, parse_cfg_options(cfg_options))

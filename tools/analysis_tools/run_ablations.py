@@ -121,7 +121,7 @@ def parse_args(argv=None):
 def scores_from_checkpoints(work_dir: str) -> Optional[Dict[str, float]]:
     """``meta['calibration']`` of the newest checkpoint in ``work_dir``
     (``dict(S, U, HM, ZSL, beta, epoch)``) or None when there is none."""
-    from stftbox.utils import safe_torch_load
+    from stftbox.fileio import safe_torch_load
     ckpts = sorted(glob.glob(osp.join(work_dir, '*.pth')),
                    key=osp.getmtime, reverse=True)
     for path in ckpts:

@@ -1,6 +1,6 @@
 """Checks of a downloaded body before it gets its final name.
 
-:func:`stftbox.utils.download` calls :func:`check_body` on the finished
+:func:`stftbox.fileio.download` calls :func:`check_body` on the finished
 ``.part`` file; a body that fails is removed and the error names the URL and
 what came back (content type, size, first bytes, "XML error body", ...).
 Kinds:
@@ -9,7 +9,7 @@ Kinds:
   ``PK\\x05\\x06``) and a readable central directory (``zipfile``);
 * ``'checkpoint'``: a ``torch.save`` file (zip container with ``data.pkl``
   or the legacy pickle magic), see
-  :func:`stftbox.utils.safe_load.check_checkpoint_file`;
+  :func:`stftbox.fileio.safe_load.check_checkpoint_file`;
 * ``None``: no format check (size and SHA-256 are still checked by the
   caller when known).
 """

@@ -1,4 +1,4 @@
-"""stftbox.utils.download against a real HTTP server on 127.0.0.1."""
+"""stftbox.fileio.download against a real HTTP server on 127.0.0.1."""
 import hashlib
 import io
 import os
@@ -9,10 +9,10 @@ import pytest
 import torch
 import yaml
 
-from stftbox.utils import (BadBodyError, CheckpointError, ChecksumError, DownloadError,
-                           ModelZooError, apply_mirror, download,
-                           get_cache_dir, get_checkpoint_dir,
-                           load_checkpoint_safely, resolve_checkpoint)
+from stftbox.fileio import (BadBodyError, CheckpointError, ChecksumError,
+                            DownloadError, ModelZooError, apply_mirror,
+                            download, get_cache_dir, get_checkpoint_dir,
+                            load_checkpoint_safely, resolve_checkpoint)
 
 PAYLOAD = np.random.default_rng(0).integers(
     0, 256, size=300_000, dtype=np.uint8).tobytes()
@@ -340,7 +340,7 @@ def test_load_from_url_is_a_verified_download(http_server, tmp_path,
                                               isolated_cache):
     """``load_from`` URLs go through the verified download (mmengine would
     fetch them unchecked into the torch.hub cache)."""
-    from stftbox.utils import resolve_load_from
+    from stftbox.fileio import resolve_load_from
     url = http_server.serve('/w/latest.pth', b'<?xml version="1.0"?><Error/>')
     cfg = dict(load_from=url)
     with pytest.raises(BadBodyError, match='an XML error body'):

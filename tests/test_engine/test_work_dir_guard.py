@@ -7,8 +7,8 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from stftbox.apis import WorkDirInUseError, check_work_dir, print_scores
-from stftbox.apis.work_dir_guard import existing_checkpoints
+from stftbox.engine import WorkDirInUseError, check_work_dir, print_scores
+from stftbox.engine.work_dir_guard import existing_checkpoints
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

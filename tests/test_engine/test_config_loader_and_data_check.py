@@ -1,4 +1,4 @@
-"""stftbox.apis.load_config (``stftbox::`` bases, the config's folder on
+"""stftbox.engine.load_config (``stftbox::`` bases, the config's folder on
 sys.path) and check_data (data roots checked before the Runner)."""
 import os.path as osp
 import sys
@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmengine.config import config as mm_config
 from mmengine.config import utils as mm_utils
 
-from stftbox.apis import (add_config_dir_to_path, check_data, load_config,
-                          package_config_dir, stftbox_config_scheme)
+from stftbox.engine import (add_config_dir_to_path, check_data, load_config,
+                            package_config_dir, stftbox_config_scheme)
 from stftbox.datasets import DatasetError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -8,9 +8,9 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
-from stftbox.utils import (CheckpointError, load_checkpoint_safely,
-                           register_safe_globals, safe_globals_list,
-                           safe_torch_load)
+from stftbox.fileio import (CheckpointError, load_checkpoint_safely,
+                            register_safe_globals, safe_globals_list,
+                            safe_torch_load)
 
 
 @pytest.fixture

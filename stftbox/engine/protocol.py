@@ -9,7 +9,7 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from stftbox.utils import sha256_file, state_dict_sha256
+from stftbox.fileio import sha256_file, state_dict_sha256
 
 from .run_env import environment_mismatch, run_environment
 from .runtime import build_runner
@@ -97,7 +97,7 @@ def run_protocol(cfg: Config, work_dir: str,
     stage 1 (it is not repeated); an interrupted stage 1 or stage 2 resumes
     from its last checkpoint (``<work_dir>/stage1``, ``stage2``). What the
     numbers depend on besides the config (library versions, torch threads,
-    ``num_workers``, seed; :func:`~stftbox.apis.run_env.run_environment`)
+    ``num_workers``, seed; :func:`~stftbox.engine.run_env.run_environment`)
     is recorded in ``stage1.json`` and the summary, and a rerun in another
     environment is refused instead of mixing two environments' results.
     Two runs with the same config and environment give identical weights
@@ -120,7 +120,7 @@ def run_protocol(cfg: Config, work_dir: str,
 
     Raises:
         ConfigCheckError: the config has mistakes
-            (:func:`~stftbox.apis.check_config`) or stage 1 would never
+            (:func:`~stftbox.engine.check_config`) or stage 1 would never
             validate; raised before any data is read.
         RuntimeError: if stage 1 produced no validation result, or
             ``stage1.json`` in ``work_dir`` was made with another config or

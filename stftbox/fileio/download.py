@@ -6,7 +6,7 @@ Only the standard library (``urllib.request``) and ``tqdm`` are used.
   with an HTTP ``Range`` request, verifies the SHA-256 and only then renames
   the file into place (``os.replace``, atomic on POSIX): a file under the
   final name is always complete and verified. Before the rename the body is
-  also checked (:func:`stftbox.utils.body_check.check_body`: zip magic and
+  also checked (:func:`stftbox.fileio.body_check.check_body`: zip magic and
   central directory, ``torch.save`` signature, size) so an error page
   served with HTTP 200 is removed, never cached; a cached file that fails
   the check (left by an older version) is removed and downloaded again.
@@ -360,7 +360,7 @@ def download(url,
         chunk_size (int): bytes per read.
         expect (str | callable, optional): what the body must be:
             ``'zip'``, ``'checkpoint'`` or a check function (see
-            :func:`stftbox.utils.body_check.check_body`). Checked on the
+            :func:`stftbox.fileio.body_check.check_body`). Checked on the
             complete body before it gets its final name, and on a cached
             ``dst_path`` before it is reused.
         size (int, optional): expected size in bytes, when known.
@@ -467,7 +467,7 @@ def zoo_download_url(entry, mirror=None):
     checkpoint shipped in the repository) and becomes a ``file://`` URL.
 
     Args:
-        entry (dict): a :func:`stftbox.utils.model_zoo.get_entry` result.
+        entry (dict): a :func:`stftbox.fileio.model_zoo.get_entry` result.
         mirror (str, optional): mirror base URL.
 
     Returns:
@@ -600,7 +600,7 @@ def resolve_load_from(cfg, **kwargs):
     mmengine would otherwise fetch a URL itself (``torch.hub`` cache), with
     no check of what came back. Local paths and ``None`` are left as they
     are (a missing file is reported by
-    :func:`stftbox.apis.check_config`).
+    :func:`stftbox.engine.check_config`).
 
     Args:
         cfg (mmengine.Config | dict): changed in place.

@@ -1,4 +1,4 @@
-"""stftbox.apis.check_config: config mistakes are found before any data is
+"""stftbox.engine.check_config: config mistakes are found before any data is
 read, each in one line naming the key and the closest valid ones; every
 shipped config passes."""
 import glob
@@ -10,9 +10,9 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from stftbox.apis import (ConfigCheckError, check_cfg_options, check_config,
-                          load_config, merge_cfg_options,
-                          register_all_modules)
+from stftbox.engine import (ConfigCheckError, check_cfg_options, check_config,
+                            load_config, merge_cfg_options)
+from stftbox.apis import register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'stft_demo.py')
@@ -120,7 +120,7 @@ def test_near_miss_top_level_key_of_a_file():
 
 
 def test_protocol_refuses_a_stage1_without_validation(tmp_path):
-    from stftbox.apis import run_protocol
+    from stftbox.engine import run_protocol
     cfg = Config.fromfile(DEMO)
     cfg.merge_from_dict({'train_cfg.val_interval': 10})
     with pytest.raises(ConfigCheckError, match='stage 1 would never'):

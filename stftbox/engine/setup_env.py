@@ -22,7 +22,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import stftbox.engine  # noqa: F401
     import stftbox.evaluation  # noqa: F401
     import stftbox.models  # noqa: F401
-    from stftbox.utils import register_safe_globals
+    from stftbox.fileio import register_safe_globals
     register_safe_globals()
     if init_default_scope and DefaultScope.get_current_instance() is None:
         DefaultScope.get_instance('stftbox', scope_name='stftbox')

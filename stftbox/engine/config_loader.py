@@ -113,8 +113,8 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
       the collate function as an argument, so it is removed;
     * ``cfg_options`` (from ``--cfg-options``) are merged; a value written
       as a Python literal with ``dict(...)`` is parsed
-      (:func:`stftbox.apis.cli.parse_literals`); every key is checked first
-      (:func:`stftbox.apis.config_check.check_cfg_options`).
+      (:func:`stftbox.engine.cli.parse_literals`); every key is checked first
+      (:func:`stftbox.engine.config_check.check_cfg_options`).
 
     Args:
         config (str): path of the config file.

@@ -7,9 +7,9 @@ import pytest
 import torch
 import yaml
 
-from stftbox.utils import (ModelZooError, get_entry, load_model_zoo,
-                           parse_model_zoo_markdown, safe_torch_load)
-from stftbox.utils.model_zoo import NUMBER_FIELDS
+from stftbox.fileio import (ModelZooError, get_entry, load_model_zoo,
+                            parse_model_zoo_markdown, safe_torch_load)
+from stftbox.fileio.model_zoo import NUMBER_FIELDS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

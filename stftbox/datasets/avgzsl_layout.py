@@ -28,7 +28,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
-from .progress import track
+from stftbox.fileio.download import apply_mirror
+from stftbox.utils.progress import track
 
 __all__ = [
     'AVGZSL_FEATURE_BASE_URL', 'DATASET_DIRS', 'FEATURE_TYPES',
@@ -127,7 +128,6 @@ def feature_archive_url(dataset, features, mirror=None,
     Raises:
         ValueError: unknown dataset/feature type or malformed mirror.
     """
-    from .download import apply_mirror
     url = AVGZSL_FEATURE_BASE_URL + feature_archive_name(dataset, features)
     return apply_mirror(url, mirror, (AVGZSL_FEATURE_BASE_URL, ), env=env)
 
@@ -423,7 +423,7 @@ def _read_feature_file(path):
                 raise ValueError(f'`data` has shape {data.shape}, expected '
                                  '(N, D)')
             return {int(data.shape[1])}, names
-    from stftbox.datasets.safe_pickle import safe_load_pickle
+    from .safe_pickle import safe_load_pickle
     obj = safe_load_pickle(path)
     if not isinstance(obj, dict) or 'features' not in obj or \
             'video_names' not in obj:
@@ -528,7 +528,7 @@ def _check_text(root, method, dskey, classes, report):
         report.missing.append(rel + (f' (text/ holds: {_short(present)})'
                                      if present else ''))
         return
-    from stftbox.datasets.safe_pickle import safe_load_npy
+    from .safe_pickle import safe_load_npy
     try:
         arr = safe_load_npy(path)
         table = arr.item() if arr.shape == () else None

@@ -12,9 +12,11 @@ import pytest
 from utils_helpers import (TINY_METHOD, TINY_WIDTHS, make_zip,
                            tiny_layout_files, write_tree)
 
-from stftbox.utils import (UnsafeArchiveError, check_avgzsl_layout,
-                           feature_archive_name, feature_archive_url,
-                           safe_extract_zip)
+from stftbox.datasets.avgzsl_layout import (UnsafeArchiveError,
+                                            check_avgzsl_layout,
+                                            feature_archive_name,
+                                            feature_archive_url,
+                                            safe_extract_zip)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

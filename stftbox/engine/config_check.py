@@ -450,7 +450,7 @@ def resume_problem(path):
     """
     if _is_remote(path) or not osp.isfile(str(path)):
         return None
-    from stftbox.utils import CheckpointError, safe_torch_load
+    from stftbox.fileio import CheckpointError, safe_torch_load
     try:
         ckpt = safe_torch_load(str(path))
     except CheckpointError as exc:

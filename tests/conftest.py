@@ -1,4 +1,4 @@
-"""Fixtures for tests/test_utils (helpers live in utils_helpers.py)."""
+"""Fixtures shared by tests/ (helpers live in utils_helpers.py): a local HTTP server and an isolated STFTBOX_HOME."""
 import pytest
 from utils_helpers import LocalServer
 
