@@ -33,6 +33,7 @@ import urllib.request
 
 from .body_check import BodyError, check_body, describe_body
 from .hashing import normalize_sha256, sha256_file
+from stftbox.utils.progress import progress_bar
 
 __all__ = [
     'DownloadError', 'ChecksumError', 'BadBodyError', 'get_cache_dir', 'get_checkpoint_dir',
@@ -224,15 +225,8 @@ def _content_range(value):
 
 
 def _progress_bar(total, initial, desc, enabled):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
-    if not enabled or tqdm is None:
-        return contextlib.nullcontext(None)
-    return tqdm(total=total, initial=initial, unit='B', unit_scale=True,
-                unit_divisor=1024, desc=desc, dynamic_ncols=True,
-                leave=True)
+    return progress_bar(total, initial=initial, desc=desc, unit='B',
+                        unit_scale=True, enabled=enabled)
 
 
 def _open(url, offset, timeout):

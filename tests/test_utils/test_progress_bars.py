@@ -1,4 +1,4 @@
-"""Progress bars (mmengine ProgressBar) on the long steps: feature-cache
+"""Progress bars (tqdm, the one mechanism) on the long steps: feature-cache
 conversion, surrogate generation, archive extraction, evaluation."""
 import io
 import re
@@ -9,7 +9,7 @@ import pytest
 
 from stftbox.utils.progress import track
 
-BAR_END = re.compile(r'(\d+)/(\d+), [\d.]+ task/s')
+BAR_END = re.compile(r'(\d+)/(\d+) \[')
 
 
 def finished(text):
