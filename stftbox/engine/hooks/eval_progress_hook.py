@@ -1,5 +1,4 @@
 """A progress bar over the validation and test batches."""
-from typing import Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
