@@ -399,7 +399,7 @@ def benchmark_neuron(rounds: int = 5, shape=NEURON_SHAPE) -> dict:
     defaults, with a GLP context as in a spiking block) and spikingjelly
     ``LIFNode(step_mode='m')`` on a random ``shape`` input
     (``[T, B, L, D]``); interleaved, medians
-    (:func:`stftbox.models.neurons.speed.time_neuron_pair`).
+    (:func:`stftbox.ops.speed.time_neuron_pair`).
 
     Returns:
         dict: ``dynamic_threshold_lif_s``, ``lif_node_s`` (median wall
@@ -407,7 +407,7 @@ def benchmark_neuron(rounds: int = 5, shape=NEURON_SHAPE) -> dict:
         ``cpu_ratio`` (the same for process CPU time, less sensitive to
         other load), ``shape``.
     """
-    from stftbox.models.neurons.speed import time_neuron_pair
+    from stftbox.ops.speed import time_neuron_pair
     res = time_neuron_pair(shape=shape, repeats=rounds)
     return dict(dynamic_threshold_lif_s=res['DynamicThresholdLIF']['median_s'],
                 lif_node_s=res['LIFNode']['median_s'], ratio=res['ratio'],
