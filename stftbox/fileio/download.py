@@ -518,9 +518,9 @@ def resolve_checkpoint(spec,
       else against ``sha256`` (file ``urls/<hash of the URL>/<name>``);
     * a model-zoo name (``model_zoo.yml``) -> its URL, as above.
 
-    Load the result with :func:`stftbox.utils.load_checkpoint_safely` or
+    Load the result with :func:`stftbox.fileio.load_checkpoint_safely` or
     mmengine's ``load_checkpoint`` (weights-only; see
-    :func:`stftbox.utils.register_safe_globals`).
+    :func:`stftbox.fileio.register_safe_globals`).
 
     Args:
         spec (str | os.PathLike): path, URL or zoo name.

@@ -6,7 +6,7 @@
 key                meaning
 =================  ==========================================================
 ``name``           unique id, used by ``tools/model_zoo.py`` and
-                   :func:`stftbox.utils.resolve_checkpoint`
+                   :func:`stftbox.fileio.resolve_checkpoint`
 ``dataset``        ``VGGSound-GZSL`` | ``UCF-GZSL`` | ``ActivityNet-GZSL``
 ``features``       ``cls`` (temporal C3D/VGGish, ``cls_split``), ``main``
                    (temporal SeLaVi, ``main_split``) or ``surrogate``
@@ -28,7 +28,7 @@ key                meaning
                    ``num_workers`` (per dataloader), ``machine``,
                    ``versions`` (python, torch, mmengine, spikingjelly,
                    numpy), ``weights_sha256`` (digest of the weights, see
-                   :func:`stftbox.utils.state_dict_sha256`) and
+                   :func:`stftbox.fileio.state_dict_sha256`) and
                    ``depends_on`` (what else the numbers depend on)
 =================  ==========================================================
 

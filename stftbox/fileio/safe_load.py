@@ -338,7 +338,7 @@ def load_checkpoint_safely(model,
             such as DDP/``MMDistributedDataParallel`` is unwrapped via
             ``.module``).
         path (str | os.PathLike): local checkpoint (use
-            :func:`stftbox.utils.resolve_checkpoint` for URLs/zoo names).
+            :func:`stftbox.fileio.resolve_checkpoint` for URLs/zoo names).
         map_location: device for the loaded tensors (default ``'cpu'``).
         strict (bool): also fail on missing/unexpected keys. Shape
             mismatches always fail.
