@@ -1,4 +1,6 @@
-"""Fused multi-step kernel of the dynamic-threshold LIF neuron (CPU and GPU).
+"""Fused multi-step kernel of the dynamic-threshold LIF neuron (CPU and GPU);
+the reference is the neuron's own step loop (``backend='torch'`` of
+:class:`~stftbox.models.neurons.DynamicThresholdLIF`).
 
 spikingjelly 2.0's fused LIF path (``functional.lif_multi_step``: a custom
 autograd op whose forward loops over ``T`` without building a graph and
@@ -28,7 +30,9 @@ from spikingjelly.activation_based import surrogate as sj_surrogate
 from stftbox.ops.row_chunks import row_chunks
 
 __all__ = ['DynamicThresholdLIFFunction', 'binary_entropy_bits',
-           'surrogate_backward_args', 'tanh_mean']
+           'surrogate_backward_args', 'tanh_mean', 'supported_backends']
+
+supported_backends = ('torch', 'fused')
 
 
 class _BinaryEntropyBits(torch.autograd.Function):
@@ -72,8 +76,8 @@ def binary_entropy_bits(p: torch.Tensor, eps: float) -> torch.Tensor:
 
 class _TanhMean(torch.autograd.Function):
     """``tanh(x).mean(dim, keepdim=True)`` through ``tanh(x) = 2 sigmoid(2x)
-    - 1`` (on CPU ``torch.sigmoid`` is about 5x faster than ``torch.tanh``;
-    the two agree to float32 rounding); backward ``(g / n) (1 - tanh^2) =
+    - 1`` (``torch.sigmoid`` is the cheaper op on CPU, docs/method.md; the
+    two agree to float32 rounding); backward ``(g / n) (1 - tanh^2) =
     (4 g / n) s (1 - s)`` with the saved ``s = sigmoid(2x)``, the ``[..., n,
     ...]`` gradient of the mean never materialised. Over the last axis of a
     contiguous tensor the rows are processed in cache-sized chunks
@@ -119,7 +123,7 @@ def tanh_mean(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """``tanh(x).mean(dim, keepdim=True)`` (the GLP cue of
     :class:`~stftbox.models.neurons.DynamicThresholdLIF`), the values and
     gradient of autograd through those two ops up to float32 rounding
-    (computed as ``2 sigmoid(2x) - 1``, about 2x faster on CPU), one
+    (computed as ``2 sigmoid(2x) - 1``), one
     full-size tensor fewer in the backward pass.
 
     Args:

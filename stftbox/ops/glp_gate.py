@@ -2,48 +2,37 @@
 
 STFT's spiking blocks shape the neuron input ``x`` with the global-local
 pooling ``P = w_max P_max + w_avg P_avg`` and the residual gate ``y = x (1 +
-sigmoid(P))`` (docs/method.md, GLP [A]/[S]). Written with ``F.max_pool2d``,
-``F.avg_pool2d``, a mix and a gate, the forward pass makes about ten
-full-size passes plus the recomputed columns next to the segment boundaries,
-and keeps an int64 index tensor, both poolings and the gate factors for the
-backward pass. :class:`GatedGLPFunction` computes the same values from
-shifted views of ``x``, each segment (e.g. audio, video) on its own so that
-the windows are clipped at its edges without any correction, and writes a
-hand-derived backward pass.
+sigmoid(P))`` (docs/method.md, GLP [A]/[S]). :func:`glp_gate_reference` is
+that expression in plain torch (``F.max_pool1d``, ``F.avg_pool1d``, mix,
+gate). :class:`GatedGLPFunction` computes the same values from shifted
+views of ``x`` with a hand-derived backward pass (fewer full-size passes
+and saved tensors). :func:`glp_gate` chooses by ``backend``.
 """
-from typing import Optional, Sequence
-
 import torch
+import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from stftbox.ops.row_chunks import row_chunks
+from .backend import check_backend, use_fused
+from .row_chunks import row_chunks
 
-__all__ = ['GatedGLPFunction', 'gated_glp']
+__all__ = ['GatedGLPFunction', 'gated_glp', 'glp_gate', 'glp_gate_reference',
+           'supported_backends']
 
-
-def _segments(length: int, boundaries) -> tuple:
-    edges = sorted(set(int(b) for b in (boundaries or ())))
-    if edges and (edges[0] <= 0 or edges[-1] >= length):
-        raise ValueError(f'boundaries must lie in (0, L = {length}), got '
-                         f'{list(boundaries)}')
-    starts = [0] + edges
-    return tuple(zip(starts, edges + [length]))
+supported_backends = ('torch', 'fused')
 
 
 class GatedGLPFunction(torch.autograd.Function):
     r"""``(x (1 + sigmoid(P)), P)`` with ``P = a\,\mathrm{max}_3(x) +
     b\,\mathrm{avg}_3(x)`` along the tokens, forward and backward by hand.
 
-    Windows of 3 tokens (stride 1) clipped at the sequence ends and at the
-    segment edges; the average divides by the tokens inside the window (as
+    Windows of 3 tokens (stride 1) clipped at the sequence ends; the average divides by the tokens inside the window (as
     ``count_include_pad=False``). The max of a window is formed from the
     maxima of its two token pairs; its gradient goes to the first maximal
     token of the window (as ``F.max_pool1d``), found again from two saved
     comparisons (float 0/1).
 
     Inputs (``apply`` order): ``x [N, L, C]`` (contiguous), ``a``, ``b``
-    (0-d tensors: the max and average weights), ``segments`` (tuple of
-    ``(start, end)`` covering ``[0, L)``) and optional ``grad_enabled``
+    (0-d tensors: the max and average weights) and optional ``grad_enabled``
     (pass ``torch.is_grad_enabled()``: False skips the comparisons and
     saves nothing; inside a ``Function`` grad mode is always off).
     Outputs: ``y [N, L, C]`` and
@@ -51,8 +40,9 @@ class GatedGLPFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, a, b, segments, grad_enabled=True):
+    def forward(ctx, x, a, b, grad_enabled=True):
         num, length, chans = x.shape
+        segments = ((0, length),)   # one sequence: windows clipped at its ends
         # the argmax comparisons are for the backward pass only
         masks = bool(grad_enabled) and any(ctx.needs_input_grad[:3])
         wmax = float(a)
@@ -85,7 +75,7 @@ class GatedGLPFunction(torch.autograd.Function):
         (x, a, b, pmax, psum, sig, right_pair, right_tok,
          inv_count) = ctx.saved_tensors
         if gy is None and gp is None:
-            return None, None, None, None, None
+            return None, None, None, None
         wmax, wavg = float(a), float(b)
         need_gx, need_ga, need_gb = ctx.needs_input_grad[:3]
         gx = torch.empty_like(x) if need_gx else None
@@ -116,12 +106,11 @@ class GatedGLPFunction(torch.autograd.Function):
                 gxc.zero_()
             _route_rows(gxc, gpt, gmean, right_pair[c0:c1],
                         right_tok[c0:c1], ctx.segments, wmax, wavg)
-        return gx, ga, gb, None, None
+        return gx, ga, gb, None
 
 
-#: elements per row chunk: the ~10 element-wise passes of each direction
-#: run chunk by chunk so that their operands stay in the CPU caches (about
-#: 1.8x faster than whole-tensor passes at [640, 26, 512] on 2 cores)
+#: elements per row chunk: the element-wise passes of each direction run
+#: chunk by chunk so that their operands stay in the CPU caches
 CHUNK_ELEMENTS = 1 << 19
 
 
@@ -198,35 +187,58 @@ def _route_rows(gx, gpt, gmean, right_pair, right_tok, segments, wmax,
 
 
 def gated_glp(x: torch.Tensor, max_weight: torch.Tensor,
-              avg_weight: torch.Tensor,
-              boundaries: Optional[Sequence[int]] = None) -> tuple:
-    """GLP with window 3 and the residual sigmoid gate, fused.
-
-    Args:
-        x (Tensor): ``[..., L, C]`` unpadded tokens (the neuron input ``u``).
-        max_weight, avg_weight (Tensor): 0-d weights ``w_max``, ``w_avg`` of
-            the two poolings (e.g. ``0.5 + beta``, ``1.5 - beta`` for STFT's
-            ``form='paper'``), gradients flow to them.
-        boundaries (Sequence[int] | None): token indices ``0 < b < L`` where
-            a new segment starts (windows are clipped there as at the
-            sequence ends).
-
-    Returns:
-        tuple: ``y = x (1 + sigmoid(P))`` and ``P = w_max max_3(x) + w_avg
-        avg_3(x)``, both ``[..., L, C]``; the values (and gradients, up to
-        float rounding) of ``GlobalLocalPooling(kernel_size=3)`` followed by
-        the ``'residual_gate'`` modulation.
-
-    Raises:
-        ValueError: ``x`` with fewer than 2 dims or a boundary outside
-            ``(0, L)``.
-    """
+              avg_weight: torch.Tensor) -> tuple:
+    """The fused kernel (:class:`GatedGLPFunction`) on ``x [..., L, C]``;
+    see :func:`glp_gate`."""
     if x.dim() < 2:
         raise ValueError(f'expected x of shape [..., L, C], got '
                          f'{tuple(x.shape)}')
     shape = x.shape
-    segments = _segments(shape[-2], boundaries)
     flat = x.reshape(-1, shape[-2], shape[-1]).contiguous()
-    y, p = GatedGLPFunction.apply(flat, max_weight, avg_weight, segments,
+    y, p = GatedGLPFunction.apply(flat, max_weight, avg_weight,
                                   torch.is_grad_enabled())
     return y.reshape(shape), p.reshape(shape)
+
+
+def glp_gate_reference(x: torch.Tensor, max_weight: torch.Tensor,
+                       avg_weight: torch.Tensor) -> tuple:
+    """``P = w_max maxpool_3(x) + w_avg avgpool_3(x)`` along the tokens
+    (stride 1, padding 1, the average over the tokens inside the window)
+    and ``y = x (1 + sigmoid(P))``, in plain torch; see :func:`glp_gate`."""
+    if x.dim() < 2:
+        raise ValueError(f'expected x of shape [..., L, C], got '
+                         f'{tuple(x.shape)}')
+    shape = x.shape
+    xt = x.reshape(-1, shape[-2], shape[-1]).transpose(1, 2)   # [N, C, L]
+    p_max = F.max_pool1d(xt, 3, 1, 1)
+    p_avg = F.avg_pool1d(xt, 3, 1, 1, count_include_pad=False)
+    p = (max_weight * p_max + avg_weight * p_avg).transpose(1, 2)
+    p = p.reshape(shape)
+    return x * (1.0 + torch.sigmoid(p)), p
+
+
+def glp_gate(x: torch.Tensor, max_weight: torch.Tensor,
+             avg_weight: torch.Tensor, backend: str = 'auto') -> tuple:
+    """GLP with window 3 and the residual sigmoid gate.
+
+    Args:
+        x (Tensor): ``[..., L, C]`` unpadded tokens (the neuron input ``u``).
+        max_weight, avg_weight (Tensor): 0-d weights ``w_max``, ``w_avg`` of
+            the two poolings (``0.5 + beta``, ``1.5 - beta`` for STFT's
+            ``form='paper'``); gradients flow to them.
+        backend (str): ``'torch'`` (:func:`glp_gate_reference`), ``'fused'``
+            (:class:`GatedGLPFunction`, CPU tensors only; first-order
+            gradients) or ``'auto'`` (fused on the CPU, else the reference).
+
+    Returns:
+        tuple: ``y = x (1 + sigmoid(P))`` and ``P``, both ``[..., L, C]``;
+        the backends agree up to float rounding (values and gradients).
+
+    Raises:
+        ValueError: ``x`` with fewer than 2 dims or an unknown backend.
+        NotImplementedError: ``'fused'`` for a tensor off the CPU.
+    """
+    check_backend(backend, supported_backends, 'glp_gate backend')
+    if use_fused(backend, x.device.type == 'cpu', 'glp_gate'):
+        return gated_glp(x, max_weight, avg_weight)
+    return glp_gate_reference(x, max_weight, avg_weight)

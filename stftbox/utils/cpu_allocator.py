@@ -4,13 +4,11 @@ glibc's ``malloc`` serves every block above its mmap threshold (at most
 32 MB when it adapts on its own) with a fresh ``mmap`` and gives it back with
 ``munmap`` on free, so each new large tensor is zero-filled page by page on
 first touch. STFT's SNN branch at the paper's widths works on tensors of
-``T x B x L x d = 10 x 64 x 26 x 512`` floats (34 MB): measured on a 2-core
-CPU, a fresh element-wise product of two such tensors takes 15.6 ms, against
-2.8 ms once large blocks are reused from the heap (one paper-width STFT
-inference step at batch 64: 1.56 s -> 0.74 s; a training step 5.7 s ->
-2.4 s; TCaF, whose tensors are smaller, is unchanged). This is the advice of
-PyTorch's CPU performance guides (use an allocator that keeps freed memory,
-e.g. jemalloc / tcmalloc), applied with glibc's own ``mallopt``.
+tens of MB (``T x B x L x d`` floats); reusing freed large blocks from the
+heap makes its steps markedly faster (measured figures: docs/faq.md). This
+is the advice of PyTorch's CPU performance guides (use an allocator that
+keeps freed memory, e.g. jemalloc / tcmalloc), applied with glibc's own
+``mallopt``, and only when a tool is asked to (:func:`tune_if_requested`).
 """
 import ctypes
 import ctypes.util

@@ -265,7 +265,7 @@ def test_prev_output_threshold_reads_previous_step_entropy():
 
 def _run(neuron, x, ctx, weight, fast=True):
     if not fast:
-        neuron._fast_path = lambda x_seq: None
+        neuron.backend = 'torch'
     x = x.clone().requires_grad_()
     c = ctx.clone().requires_grad_()
     out = neuron(x.expand(weight.shape), context=c)
@@ -287,8 +287,10 @@ def test_fused_kernel_equals_autograd_reference(source, v_reset,
     weight = _x(5, 3, 4, 16, seed=2, scale=1.0)
     kwargs = dict(entropy_source=source, v_reset=v_reset, glp_weight=0.7,
                   detach_reset=detach_reset)
-    fast = _run(DynamicThresholdLIF(**kwargs), x, ctx, weight)
-    ref = _run(DynamicThresholdLIF(**kwargs), x, ctx, weight, fast=False)
+    fast = _run(DynamicThresholdLIF(backend='fused', **kwargs), x, ctx,
+                weight)
+    ref = _run(DynamicThresholdLIF(backend='torch', **kwargs), x, ctx,
+               weight)
     assert torch.equal(fast[0], ref[0])
     assert 0 < fast[0].mean() < 1
     assert torch.allclose(fast[1], ref[1])
@@ -312,6 +314,14 @@ def test_fused_kernel_is_used_by_default(monkeypatch):
     assert calls == [torch.Size([1, 6, 8])]
     DynamicThresholdLIF(entropy_source='membrane')(_x(4, 2, 8))
     assert len(calls) == 1  # 'membrane' runs the reference loop
+    DynamicThresholdLIF(backend='torch')(base.expand(4, 2, 3, 8))
+    assert len(calls) == 1  # the reference backend
+    assert DynamicThresholdLIF.supported_backends == ('torch', 'fused')
+    with pytest.raises(NotImplementedError, match="backend='fused'"):
+        DynamicThresholdLIF(entropy_source='membrane',
+                            backend='fused')(_x(4, 2, 8))
+    with pytest.raises(ValueError, match="backend must be 'auto'"):
+        DynamicThresholdLIF(backend='cupy')
 
 
 def test_silent_tokens_give_finite_gradients():

@@ -13,7 +13,9 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def _snn(config):
     cfg = Config.fromfile(osp.join(REPO, config))
-    return MODELS.build(cfg.model).backbone.snn_branch
+    backbone = MODELS.build(cfg.model).backbone
+    backbone.snn_branch.snn_input = backbone.snn_input
+    return backbone.snn_branch
 
 
 def _facts(branch):
@@ -24,11 +26,11 @@ def _facts(branch):
                 if block.pooling is not None else None,
                 entropy=getattr(block.neuron, 'entropy_source', None),
                 neuron=type(block.neuron).__name__,
-                within=branch.windows_within_segments,
+                within=branch.snn_input == 'per_modality',
                 tsf=branch.tsf is not None)
 
 
-DEMO = dict(layer_type='conv1d', kernel=1, dropout=('shared', 'Dropout'),
+DEMO = dict(layer_type='conv1d', kernel=3, dropout=('shared', 'Dropout'),
             glp=('paper', 'sigmoid'),
             entropy='prev_output', neuron='DynamicThresholdLIF',
             within=True, tsf=True)
@@ -45,7 +47,7 @@ def test_demo_has_the_stated_snn_defaults():
 
 
 @pytest.mark.parametrize('name,changed', [
-    ('stft_demo_conv_k3', dict(kernel=3)),
+    ('stft_demo_conv_k1', dict(kernel=1)),
     ('stft_demo_per_step_dropout', dict(dropout=('per_step', 'Dropout'))),
     ('stft_demo_glp_convex', dict(glp=('convex', 'clamp'))),
     ('stft_demo_input_entropy', dict(entropy='input')),

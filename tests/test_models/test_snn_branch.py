@@ -224,17 +224,17 @@ def test_branch_defaults_are_the_stated_design():
     for block in branch.blocks:
         assert block.layer_type == 'conv1d'              # [S] Conv+LIF
         assert isinstance(block.proj, torch.nn.Conv1d)
-        assert block.proj.kernel_size == (1, )           # [I] pointwise
-        assert block.proj.padding == (0, )
+        assert block.proj.kernel_size == (3, )           # [I] temporal
+        assert block.proj.padding == (1, )
         assert block.dropout_mode == 'shared'            # [I]
         assert block.modulation == 'residual_gate'       # [S]
         assert block.pooling.form == 'paper'             # [S]
-        assert block.pooling.mix_activation == 'sigmoid'  # [S]
+        assert block.pooling.mix_activation == 'sigmoid'  # [I]
         assert block.pooling.mix.item() == 0.5           # [I]
         assert block.neuron.entropy_source == 'prev_output'  # [S]
         assert block.neuron.uses_context
         assert isinstance(block.norm, torch.nn.LayerNorm)  # [I]
-    assert branch.windows_within_segments is True        # [I]
+        assert block.neuron.backend == block.pooling.backend == 'auto'
     assert branch.memory_saving is False                 # [I]
     assert isinstance(branch.tsf, TimeStepFactor)        # [A]
 
@@ -245,32 +245,23 @@ def test_paper_config_pins_the_snn_design():
     from mmengine.config import Config
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     cfg = Config.fromfile(osp.join(repo, 'configs/stft_vggsound.py'))
+    assert cfg.model.backbone.snn_input == 'per_modality'
     snn = cfg.model.backbone.snn_branch
     assert (snn.time_steps, snn.num_blocks, snn.layer_type,
-            snn.kernel_size) == (10, 3, 'conv1d', 1)
+            snn.kernel_size, snn.norm) == (10, 3, 'conv1d', 3, 'LN')
     assert (snn.dropout, snn.dropout_mode) == (0.1, 'shared')
     assert snn.pooling == dict(type='GlobalLocalPooling', kernel_size=3,
-                               form='paper', mix_activation='sigmoid')
+                               form='paper', mix_activation='sigmoid',
+                               init_mix=0.5)
     assert snn.modulation == 'residual_gate'
-    assert snn.windows_within_segments is True
     assert snn.neuron.type == 'DynamicThresholdLIF'
+    assert (snn.neuron.v_threshold, snn.neuron.v_th_min,
+            snn.neuron.v_th_max, snn.neuron.entropy_gain,
+            snn.neuron.entropy_center) == (1.0, 0.5, 1.5, 4.0, 0.5)
     model = MODELS.build(cfg.model)
     branch = model.backbone.snn_branch
     assert branch.blocks[0].neuron.entropy_source == 'prev_output'
-    assert branch.blocks[0].proj.weight.shape == (512, 512, 1)
-
-
-@pytest.mark.parametrize('kernel', [1, 3])
-def test_conv_projection_equals_conv1d(kernel):
-    """The pointwise path (one F.linear on channels-last tokens) and the
-    Conv1d path compute torch's Conv1d along the tokens."""
-    block = snn_module.SpikingBlock(C, D, kernel_size=kernel)
-    x = torch.randn(2, 3, L, C)
-    ref = torch.nn.functional.conv1d(
-        x.reshape(-1, L, C).transpose(1, 2), block.proj.weight,
-        block.proj.bias, padding=kernel // 2).transpose(1, 2).reshape(
-            2, 3, L, D)
-    assert torch.allclose(block._project(x), ref, atol=1e-6)
+    assert branch.blocks[0].proj.weight.shape == (512, 512, 3)
 
 
 def test_shared_dropout_keeps_one_mask_for_all_steps():
@@ -305,13 +296,6 @@ def test_shared_dropout_keeps_one_mask_for_all_steps():
             _branch(dropout=bad)
 
 
-def test_pointwise_conv_rejects_what_it_would_ignore():
-    with pytest.raises(ValueError, match='PointwiseConv1d needs'):
-        snn_module.PointwiseConv1d(4, 4, 1, stride=2)
-    with pytest.raises(ValueError, match='PointwiseConv1d needs'):
-        snn_module.PointwiseConv1d(4, 4, 3)
-
-
 def test_no_pooling_builds_no_context_parameters():
     branch = _branch(pooling=None)
     names = [n for n, _ in branch.named_parameters()]
@@ -329,62 +313,32 @@ def test_pooling_feeding_nothing_is_not_built():
 
 
 # ------------------------------------------------ windows within modality
-def test_insert_segment_gaps_by_value():
-    from stftbox.models.backbones.snn_branch import insert_segment_gaps
-    x = torch.arange(1., 6.).view(1, 5, 1).repeat(2, 1, 1)
-    mask = torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
-    seg = torch.tensor([[0, 0, 1, 1, 1], [0, 1, 1, 0, 0]])
-    out, new_mask = insert_segment_gaps(x, mask, seg, gap=1)
-    assert out.shape == (2, 6, 1)
-    assert out[0, :, 0].tolist() == [1., 2., 0., 3., 4., 5.]
-    assert new_mask[0].tolist() == [False, False, True, False, False, False]
-    # clip 1: boundary between its tokens 0 and 1; padded tail stays padded
-    assert out[1, :4, 0].tolist() == [1., 0., 2., 3.]
-    assert new_mask[1].tolist() == [False, True, False, False, True, True]
-    same, same_mask = insert_segment_gaps(x, mask, seg, gap=0)
-    assert same is x and same_mask is mask
-
-
-def _last_block_valid_spikes(branch, x, mask, seg):
-    seen = []
-    hook = branch.blocks[-1].register_forward_hook(
-        lambda m, i, o: seen.append((o.detach(), i[1])))
-    branch(x, mask, seg)
-    hook.remove()
-    spikes, valid = seen[0]
-    valid = torch.ones(spikes.shape[1:3], dtype=torch.bool) \
-        if valid is None else valid
-    return spikes[:, 0][:, valid[0]]                     # [T, L_valid, D]
-
-
-@pytest.mark.parametrize('within', [True, False])
-def test_windows_do_not_straddle_the_modality_boundary(within):
-    """Video tokens' spikes do not depend on the audio tokens when windows
-    stay within segments (every other operation is per token); they do
-    when windows straddle the boundary."""
-    branch = _branch(windows_within_segments=within, num_blocks=1,
-                     kernel_size=3).eval()
-    seg = torch.tensor([[0, 0, 0, 1, 1]])
+@pytest.mark.parametrize('separate', [True, False])
+def test_windows_do_not_straddle_the_modality_boundary(separate):
+    """Video tokens' spikes do not depend on the audio tokens when the two
+    run as separate sequences (every other operation is per token); they
+    do when the sequences are joined."""
+    from stftbox.models.backbones.snn_branch import join_modalities
+    branch = _branch(num_blocks=1, kernel_size=3).eval()
     x = _x(batch=1)
-    x_other = x.clone()
-    x_other[0, 2] = -40.0 * x[0, 2].sign()  # change the last audio token
-    video = _last_block_valid_spikes(branch, x, None, seg)[:, 3:]
-    video_other = _last_block_valid_spikes(branch, x_other, None, seg)[:, 3:]
-    assert torch.equal(video, video_other) == within
+    seen = []
+    branch.blocks[-1].register_forward_hook(
+        lambda m, i, o: seen.append(o.detach()))
 
+    def video_spikes(audio):
+        seen.clear()
+        video, none = x[:, 3:], torch.zeros(1, 2, dtype=torch.bool)
+        if separate:
+            branch((audio, video))
+            return seen[-1]
+        branch(*join_modalities(audio, video, none[:, :1].expand(1, 3),
+                                none))
+        return seen[-1][:, :, 3:]
 
-def test_segments_keep_batch_independence():
-    branch = _branch().eval()
-    x = _x()
-    mask = torch.zeros(3, L, dtype=torch.bool)
-    mask[1, 3:] = True
-    seg = torch.tensor([[0, 0, 1, 1, 1], [0, 1, 1, 0, 0], [0, 0, 0, 0, 1]])
-    out = branch(x, mask, seg)
-    alone = branch(x[1:2, :3], None, seg[1:2, :3])
-    assert torch.allclose(out['embedding'][1], alone['embedding'][0],
-                          atol=1e-6)
-    assert torch.allclose(out['step_outputs'][:, 1],
-                          alone['step_outputs'][:, 0], atol=1e-6)
+    audio = x[:, :3]
+    other = audio.clone()
+    other[0, 2] = -40.0 * audio[0, 2].sign()  # change the last audio token
+    assert torch.equal(video_spikes(audio), video_spikes(other)) == separate
 
 
 # ----------------------------------------------------------- memory saving

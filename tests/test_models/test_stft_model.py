@@ -53,7 +53,8 @@ def test_prediction_and_spikes():
         preds = model(batch(), dict(labels=torch.arange(6) % 5),
                       mode='predict')
     assert len(preds) == 6 and preds[0]['distances'].shape == (5, )
-    assert len(spikes) == len(hooks) == 2
+    # two blocks, each run on the audio and on the video sequence
+    assert len(hooks) == 2 and len(spikes) == 4
     for s in spikes:
         assert s.shape[0] == 4  # T = 4 time steps in the demo config
         assert torch.all((s == 0) | (s == 1))

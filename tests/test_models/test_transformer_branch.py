@@ -172,12 +172,14 @@ def test_knowledge_combiner_narrow_slots_and_shared_reads(share):
                            num_slots=3, num_heads=2, slot_dims=dk,
                            share_reads=share)).eval()
     assert list(kc.reads) == (['audio'] if share else ['audio', 'video'])
-    assert len(kc.blocks) == 0    # default: no slot blocks of its own
+    assert len(kc.blocks) == 1    # default: the slots' self-attention [S]
     lin = lambda i, o: i * o + o  # noqa: E731
     read = 4 * dk + lin(dk, 3 * dk) + lin(dk, dk) + 2 * lin(2 * dk, dk) + \
         lin(dk, dk)
+    block = 4 * dk + lin(dk, 3 * dk) + lin(dk, dk) + lin(dk, 4 * dk) + \
+        lin(4 * dk, dk)
     expect = 3 * dk + lin(D, dk) + lin(dk, D) + read * (1 if share else 2) \
-        + 2 * dk
+        + block + 2 * dk
     assert sum(p.numel() for p in kc.parameters()) == expect
     am, vm = _masks()
     a, v = torch.randn(2, 5, D), torch.randn(2, 3, D)
@@ -224,3 +226,47 @@ def test_transformer_branch_modality_embeddings():
     torch.testing.assert_close(emb['audio'][0], tok[0, :3].mean(0))
     torch.testing.assert_close(emb['video'][0], tok[0, 5:8].mean(0))
     assert torch.all(emb['video'][1] == 0)     # clip 1: no video
+
+
+def test_cross_attention_mask_between_modalities():
+    """'cross': an audio token attends to video tokens and slots only, a
+    slot to audio and video tokens; a query whose allowed keys are all
+    padded attends to itself. 'joint': every valid key (and itself)."""
+    from stftbox.models.backbones.cross_modal_transformer import \
+        build_attn_mask
+    pad = torch.tensor([[False, False, False, True, False]])
+    types = torch.tensor([0, 0, 1, 1, 2])          # a a v v(padded) slot
+    m = build_attn_mask(pad, types)[0, 0].int().tolist()
+    assert m == [[0, 0, 1, 0, 1], [0, 0, 1, 0, 1], [1, 1, 0, 0, 1],
+                 [1, 1, 0, 0, 1], [1, 1, 1, 0, 0]]
+    joint = build_attn_mask(pad)[0, 0].int().tolist()
+    assert joint[0] == [1, 1, 1, 0, 1] and joint[3] == [1, 1, 1, 1, 1]
+    # no valid key of another group: the query keeps itself
+    pad = torch.tensor([[False, True]])
+    m = build_attn_mask(pad, torch.tensor([0, 1]))[0, 0].int().tolist()
+    assert m[0] == [1, 0]
+
+
+@pytest.mark.parametrize('attention', ['cross', 'joint'])
+def test_cross_modal_attention_options(attention):
+    torch.manual_seed(0)
+    cm = MODELS.build(dict(type='CrossModalTransformer', embed_dims=D,
+                           num_heads=2, num_layers=1, attention=attention,
+                           modality_embed=False)).eval()
+    assert cm.modality_embed is None
+    a, v = torch.randn(2, 3, D), torch.randn(2, 4, D)
+    out = cm(a, v)['tokens']
+    v2 = v.clone()
+    v2[:, 0] = torch.randn(2, D)
+    # with cross-attention an audio token's output depends on the video
+    # tokens; joint attention too; the options give different outputs
+    assert not torch.allclose(cm(a, v2)['tokens'][:, :3], out[:, :3])
+    other = MODELS.build(dict(type='CrossModalTransformer', embed_dims=D,
+                              num_heads=2, num_layers=1,
+                              attention='joint' if attention == 'cross'
+                              else 'cross', modality_embed=False)).eval()
+    other.load_state_dict(cm.state_dict())
+    assert not torch.allclose(other(a, v)['tokens'], out)
+    with pytest.raises(ValueError, match='attention must be one of'):
+        MODELS.build(dict(type='CrossModalTransformer', embed_dims=D,
+                          num_heads=2, attention='self'))

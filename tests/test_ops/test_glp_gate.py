@@ -1,28 +1,26 @@
-"""The fused GLP + residual gate op equals pooling, mixing and gating one by
-one: values, gradients (input and mix), tie-breaking, segments."""
+"""GLP + residual gate op: the fused kernel equals the plain-torch reference
+(values, gradients of input and mix, tie-breaking), and both equal the
+pooling module followed by the gate."""
 import pytest
 import torch
 
 import stftbox.models  # noqa: F401
 from stftbox.models.backbones.snn_branch import SpikingBlock
 from stftbox.models.poolings import GlobalLocalPooling
-from stftbox.ops.glp_gate import GatedGLPFunction, gated_glp
+from stftbox.ops.glp_gate import (GatedGLPFunction, gated_glp, glp_gate,
+                                  glp_gate_reference, supported_backends)
 from stftbox.ops.row_chunks import row_chunks
 
 
-def _reference(pool, x, boundaries):
-    p = pool(x, None, boundaries=boundaries) if boundaries else pool(x, None)
+def _module_reference(pool, x):
+    p = pool(x, None)
     return x * (1.0 + torch.sigmoid(p)), p
 
 
-CASES = [(7, (3, )), (26, (10, )), (6, (1, 3)), (5, ()), (4, (2, 3)),
-         (1, ()), (2, (1, ))]
-
-
-@pytest.mark.parametrize('length,boundaries', CASES)
+@pytest.mark.parametrize('length', [7, 26, 6, 1, 2])
 @pytest.mark.parametrize('ties', [False, True])
 @pytest.mark.parametrize('form', ['paper', 'convex'])
-def test_equals_pool_then_gate(length, boundaries, ties, form):
+def test_backends_agree(length, ties, form):
     """Integer inputs make ties (equal maxima) common: the gradient goes
     to the first maximal token, as F.max_pool1d's."""
     g = torch.Generator().manual_seed(length)
@@ -31,32 +29,29 @@ def test_equals_pool_then_gate(length, boundaries, ties, form):
         x = torch.randint(-2, 3, x.shape, generator=g).float()
     gy, gp = torch.randn_like(x), torch.randn_like(x)
     results = []
-    for fused in (True, False):
+    for how in ('fused', 'torch', 'module'):
         pool = GlobalLocalPooling(3, init_mix=0.3, form=form)
         xr = x.clone().requires_grad_()
-        if fused:
-            w_max, w_avg = pool.mix_weights()
-            y, p = gated_glp(xr, w_max, w_avg, boundaries)
+        if how == 'module':
+            y, p = _module_reference(pool, xr)
         else:
-            y, p = _reference(pool, xr, boundaries)
+            y, p = glp_gate(xr, *pool.mix_weights(), backend=how)
         ((y * gy).sum() + (p * gp).sum()).backward()
         results.append((y.detach(), p.detach(), xr.grad, pool.beta.grad))
-    for f, r in zip(*results):
-        torch.testing.assert_close(f, r, rtol=1e-5, atol=2e-6)
+    for other in results[1:]:
+        for f, r in zip(results[0], other):
+            torch.testing.assert_close(f, r, rtol=1e-5, atol=2e-6)
 
 
 def test_hand_computed_window():
     # one sequence [1, 3, 2], one channel; P = 1.5 max + 0.5 mean (beta = 1)
     x = torch.tensor([[[1.0], [3.0], [2.0]]])
-    y, p = gated_glp(x, torch.tensor(1.5), torch.tensor(0.5))
     expect = torch.tensor([1.5 * 3 + 0.5 * 2, 1.5 * 3 + 0.5 * 2,
                            1.5 * 3 + 0.5 * 2.5]).reshape(1, 3, 1)
-    torch.testing.assert_close(p, expect)
-    torch.testing.assert_close(y, x * (1 + torch.sigmoid(expect)))
-    # a boundary at 1: windows [1] | [3, 2] -> max 1 | 3, 3; mean 1 | 2.5
-    _, p = gated_glp(x, torch.tensor(1.5), torch.tensor(0.5), (1, ))
-    expect = torch.tensor([2.0, 1.5 * 3 + 1.25, 1.5 * 3 + 1.25])
-    torch.testing.assert_close(p.flatten(), expect)
+    for backend in supported_backends:
+        y, p = glp_gate(x, torch.tensor(1.5), torch.tensor(0.5), backend)
+        torch.testing.assert_close(p, expect)
+        torch.testing.assert_close(y, x * (1 + torch.sigmoid(expect)))
 
 
 def test_gradcheck_float64():
@@ -65,61 +60,69 @@ def test_gradcheck_float64():
     x.requires_grad_()
     a = torch.tensor(0.8, dtype=torch.double, requires_grad=True)
     b = torch.tensor(1.2, dtype=torch.double, requires_grad=True)
-    segs = ((0, 3), (3, 7))
     assert torch.autograd.gradcheck(
-        lambda x, a, b: GatedGLPFunction.apply(x, a, b, segs), (x, a, b))
+        lambda x, a, b: GatedGLPFunction.apply(x, a, b), (x, a, b))
+    assert torch.autograd.gradcheck(glp_gate_reference, (x, a, b))
 
 
 def test_no_grad_gives_the_same_values():
     x = torch.randn(4, 9, 6)
     a, b = torch.tensor(0.7), torch.tensor(1.3)
-    y1, p1 = gated_glp(x, a, b, (4, ))
+    y1, p1 = gated_glp(x, a, b)
     with torch.no_grad():
-        y0, p0 = gated_glp(x, a, b, (4, ))
+        y0, p0 = gated_glp(x, a, b)
     assert torch.equal(y0, y1) and torch.equal(p0, p1)
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match=r'\[\.\.\., L, C\]'):
-        gated_glp(torch.randn(5), torch.tensor(1.0), torch.tensor(1.0))
-    with pytest.raises(ValueError, match='boundaries must lie in'):
-        gated_glp(torch.randn(2, 4, 3), torch.tensor(1.0), torch.tensor(1.0),
-                  (4, ))
+    for backend in ('auto', 'torch', 'fused'):
+        with pytest.raises(ValueError, match=r'\[\.\.\., L, C\]'):
+            glp_gate(torch.randn(5), torch.tensor(1.0), torch.tensor(1.0),
+                     backend)
+    with pytest.raises(ValueError, match="backend must be 'auto' or one"):
+        glp_gate(torch.randn(2, 4, 3), torch.tensor(1.0), torch.tensor(1.0),
+                 'cupy')
 
 
-def test_pooling_falls_back_where_it_does_not_apply():
-    x = torch.randn(2, 5, 4)
-    assert GlobalLocalPooling(5).gated(x) is None
-    assert GlobalLocalPooling(3, count_include_pad=True).gated(x) is None
-    assert GlobalLocalPooling(3).gated(x) is not None
-
-
-@pytest.mark.parametrize('boundaries', [None, (3, )])
-def test_spiking_block_same_with_and_without_fusion(boundaries, monkeypatch):
-    """The block's spikes and gradients do not depend on the fused path."""
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(2, 7, 8, generator=g)
+def test_pooling_uses_the_op_only_where_it_applies(monkeypatch):
     import stftbox.models.poolings.token_poolings as tp
     calls = []
+    monkeypatch.setattr(tp, 'glp_gate',
+                        lambda *a: calls.append(1) or glp_gate(*a))
+    x = torch.randn(2, 5, 4)
+    mask = torch.zeros(2, 5, dtype=torch.bool)
+    mask[1, 3:] = True
+    for pool, m, mod, used in (
+            (GlobalLocalPooling(3), None, 'residual_gate', 1),
+            (GlobalLocalPooling(3), mask, 'residual_gate', 0),
+            (GlobalLocalPooling(5), None, 'residual_gate', 0),
+            (GlobalLocalPooling(3, count_include_pad=True), None,
+             'residual_gate', 0),
+            (GlobalLocalPooling(3), None, 'gate', 0)):
+        calls.clear()
+        y, p = pool.pool_and_modulate(x, m, mod)
+        assert len(calls) == used
+        torch.testing.assert_close(p, pool(x, m))
 
-    def counting(*args):
-        calls.append(1)
-        return gated_glp(*args)
 
-    monkeypatch.setattr(tp, 'gated_glp', counting)
+@pytest.mark.parametrize('kernel', [1, 3])
+def test_spiking_block_same_for_every_backend(kernel):
+    """A block's spikes and gradients do not depend on the backend."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 7, 8, generator=g)
     results = []
-    for fused in (True, False):
-        monkeypatch.setattr(GlobalLocalPooling, 'fused_gate', fused)
+    for backend in ('auto' if kernel > 1 else 'fused', 'torch'):
         torch.manual_seed(0)
-        block = SpikingBlock(8, 8, neuron=dict(
-            type='DynamicThresholdLIF', surrogate=dict(type='ATan')))
+        block = SpikingBlock(8, 8, kernel_size=kernel, backend=backend,
+                             neuron=dict(type='DynamicThresholdLIF',
+                                         surrogate=dict(type='ATan')))
+        assert block.neuron.backend == block.pooling.backend == backend
         xr = x.clone().requires_grad_()
-        s = block(xr, None, time_steps=4, boundaries=boundaries)
+        s = block(xr, None, time_steps=4)
         w = torch.randn(s.shape, generator=torch.Generator().manual_seed(2))
         (s * w).sum().backward()
         results.append((s.detach(), xr.grad,
                         block.pooling.beta.grad, block.proj.weight.grad))
-        assert len(calls) == 1      # the fused run called the op, once
     assert set(results[0][0].unique().tolist()) <= {0.0, 1.0}
     for f, r in zip(*results):
         torch.testing.assert_close(f, r, rtol=1e-4, atol=1e-5)
@@ -136,13 +139,10 @@ def test_row_chunks_give_the_same_result(chunk, monkeypatch):
     x = torch.randn(7, 3, 6, 5, generator=g)
     gy, gp = torch.randn_like(x), torch.randn_like(x)
     results = []
-    for fused in (True, False):
+    for backend in ('fused', 'torch'):
         pool = GlobalLocalPooling(3, init_mix=0.6)
         xr = x.clone().requires_grad_()
-        if fused:
-            y, p = gated_glp(xr, *pool.mix_weights(), (2, ))
-        else:
-            y, p = _reference(pool, xr, (2, ))
+        y, p = glp_gate(xr, *pool.mix_weights(), backend=backend)
         ((y * gy).sum() + (p * gp).sum()).backward()
         results.append((y.detach(), p.detach(), xr.grad, pool.beta.grad))
     for f, r in zip(*results):

@@ -86,6 +86,18 @@ def test_measure_and_breakdown_of_the_demo(bench):
     assert res['energy_uj_per_clip'] == pytest.approx(
         (res['sops_per_clip'] * 0.9 + res['macs_per_clip'] * 4.6) / 1e6)
     assert len(res['firing_rates']) == 2
+    # as executed the spiking layers are dense products: more MACs than
+    # the energy count's float MACs; a training step (forward + backward)
+    # (with the training losses) 2-6x the inference FLOPs
+    assert res['dense_macs_per_clip'] > res['macs_per_clip']
+    assert 2.0 < res['train_flops_per_clip'] / (
+        2 * res['dense_macs_per_clip']) < 6.0
+    assert res['backend'] == 'auto'
+    agg = bench.aggregate([res])
+    assert agg['train_gflop_per_s'] == pytest.approx(
+        res['train_flops_per_clip'] * res['train_clips_per_s'] / 1e9)
+    assert agg['infer_gflop_per_s'] == pytest.approx(
+        2 * res['dense_macs_per_clip'] * res['infer_clips_per_s'] / 1e9)
     rows = dict(bench.parameter_breakdown(model, depth=1))
     assert rows['(total)'] == n == rows['backbone'] + rows['head']
 
@@ -111,9 +123,14 @@ def test_cli_writes_the_results_of_each_config(tmp_path):
     assert res['reference'] == 'configs/stft_demo.py'
     got = res['configs']['configs/stft_demo.py']
     for key in ('params', 'train_clips_per_s', 'infer_clips_per_s',
-                'peak_rss_mb', 'energy_uj_per_clip'):
+                'peak_rss_mb', 'energy_uj_per_clip', 'dense_macs_per_clip',
+                'train_gflop_per_s', 'infer_gflop_per_s'):
         assert got[key] > 0, key
+    assert res['peak_gflop_per_s'] > 0 and len(res['peak_rounds']) == 1
+    assert got['train_peak_fraction'] == pytest.approx(
+        got['train_gflop_per_s'] / res['peak_gflop_per_s'])
     assert 'energy / clip (uJ)' in proc.stdout
+    assert 'train GFLOP/s' in proc.stdout
 
 
 def test_pointwise_spiking_blocks_count_as_sops(bench):
@@ -132,9 +149,23 @@ def test_pointwise_spiking_blocks_count_as_sops(bench):
         model, lambda: model(inputs, dict(labels=torch.zeros(3).long()),
                              mode='predict'))
     hook.remove()
-    spikes = seen[0]
-    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
-    assert sops == int(spikes.count_nonzero()) * proj.out_channels > 0
+    # the audio and the video sequence, kernel 3: fan-out 3 x out
+    assert len(seen) == 2
+    for spikes in seen:
+        assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    assert sops == sum(int(s.count_nonzero()) for s in seen) * \
+        proj.out_channels * 3 > 0
+
+
+def test_set_backend_reaches_every_op(bench):
+    _, model = bench.build(osp.join(REPO, 'configs/stft_demo.py'))
+    n = bench.set_backend(model, 'torch')
+    kinds = {type(m).__name__ for m in model.modules()
+             if getattr(m, 'backend', None) == 'torch'}
+    assert {'DynamicThresholdLIF', 'GlobalLocalPooling', 'TokenConv1d',
+            'STFTBackbone', 'SNNBranch'} <= kinds
+    assert n == len([m for m in model.modules()
+                     if getattr(m, 'backend', None) == 'torch'])
 
 
 def test_clips_per_second_is_batch_over_median_step_after_warmup(

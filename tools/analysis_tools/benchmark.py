@@ -4,8 +4,8 @@
         [--reference B.py] [--rounds 5] [--warmup 3] [--iters 5]
         [--batch-size 64] [--threads 2] [--audio-steps La]
         [--video-steps Lv] [--classes 100]
-        [--device cpu] [--breakdown [--depth 2]] [--tune-malloc]
-        [--cfg-options ...]
+        [--device cpu] [--backend auto|torch|fused] [--breakdown [--depth 2]]
+        [--tune-malloc] [--cfg-options ...]
     python tools/analysis_tools/benchmark.py --neuron [--rounds 5]
 
 Each config is measured in its own subprocess (so its peak resident memory
@@ -21,7 +21,20 @@ memory (MB = 2^20 bytes, the whole process), firing rate per spiking layer,
 SOPs, MACs and the energy estimate per clip (docs/method.md, "Energy
 figures"): ``SOPs x 0.9 pJ + MACs x 4.6 pJ`` (45 nm CMOS).
 
-Counting: MACs = every matrix product of one inference forward pass
+Against the machine: ``dense_macs_per_clip`` are the multiply-adds of every
+matrix product of one inference pass *as executed* (spiking layers run as
+dense products on CPUs and GPUs, so they count in full here);
+``train_gflop_per_s`` / ``infer_gflop_per_s`` are the achieved rates
+(FLOPs of one training step, forward + backward, resp. of one inference
+pass, counted by ``torch.utils.flop_counter``, times clips/s), and
+``peak_gflop_per_s`` is the float32 matrix-product rate of this machine
+measured in the same run (a 2048 x 2048 ``torch.mm`` in a worker of its
+own each round, the same threads; median over the rounds), so every speed
+is also a fraction of the physical limit. ``--backend torch`` runs every
+op of the model on its plain-torch reference (every module with a
+``backend`` attribute), ``fused`` / ``auto`` (default) on the kernels.
+
+Counting (energy): MACs = every matrix product of one inference forward pass
 (``torch.utils.flop_counter``: linear, conv, bmm, attention; FLOPs / 2);
 a ``nn.Linear`` / ``nn.Conv1d`` whose input holds only 0 and 1 is a
 spiking layer: its dense MACs are replaced by SOPs = non-zero inputs x
@@ -40,8 +53,10 @@ interleaved, median over ``--rounds``.
 
 ``--out`` writes JSON: ``{"configs": {path: {params, train_clips_per_s,
 infer_clips_per_s, peak_rss_mb, energy_uj_per_clip, sops_per_clip,
-macs_per_clip, firing_rates, seq_lens, batch_size, threads, rounds:
-[...]}}, "reference": path}`` (plus ``"neuron"`` with ``--neuron``).
+macs_per_clip, dense_macs_per_clip, train_flops_per_clip,
+train_gflop_per_s, infer_gflop_per_s, firing_rates, seq_lens, batch_size,
+threads, backend, rounds: [...]}}, "reference": path, "peak_gflop_per_s":
+x, "peak_rounds": [...]}`` (plus ``"neuron"`` with ``--neuron``).
 """
 import argparse
 import json
@@ -166,8 +181,10 @@ def clips_per_second(fn, batch: int, iters: int, warmup: int = 3) -> float:
     return batch / statistics.median(times)
 
 
-def count_ops(model: nn.Module, step) -> tuple:
-    """``(sops, macs)`` of one call of ``step`` (see module docstring)."""
+def count_ops(model: nn.Module, step, dense: bool = False) -> tuple:
+    """``(sops, macs)`` of one call of ``step`` (see module docstring);
+    with ``dense`` also the multiply-adds as executed (spiking layers as
+    dense products): ``(sops, macs, dense_macs)``."""
     from torch.utils.flop_counter import FlopCounterMode
     counter = OpCounter(model)
     flops = FlopCounterMode(display=False)
@@ -176,8 +193,51 @@ def count_ops(model: nn.Module, step) -> tuple:
             step()
     finally:
         counter.remove()
-    macs = flops.get_total_flops() // 2 - counter.spiking_dense_macs
+    total = flops.get_total_flops() // 2
+    macs = total - counter.spiking_dense_macs
+    if dense:
+        return counter.sops, max(int(macs), 0), int(total)
     return counter.sops, max(int(macs), 0)
+
+
+def step_flops(step) -> int:
+    """FLOPs (2 per multiply-add) of the matrix products of one call of
+    ``step`` as executed (forward and, if ``step`` runs one, backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    flops = FlopCounterMode(display=False)
+    with flops:
+        step()
+    return int(flops.get_total_flops())
+
+
+def matmul_peak_gflop_per_s(size: int = 2048, iters: int = 10,
+                            device: str = 'cpu') -> float:
+    """Float32 ``torch.mm`` rate of this machine: ``2 size^3 / t`` with
+    ``t`` the median of ``iters`` products after 2 warm-up ones, GFLOP/s."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    sync = (torch.cuda.synchronize if torch.device(device).type == 'cuda'
+            else (lambda: None))
+    times = []
+    for i in range(iters + 2):
+        sync()
+        start = time.perf_counter()
+        torch.mm(a, b)
+        sync()
+        if i >= 2:
+            times.append(time.perf_counter() - start)
+    return 2 * size ** 3 / statistics.median(times) / 1e9
+
+
+def set_backend(model: nn.Module, backend: str) -> int:
+    """Set ``backend`` on every submodule that has one (neurons, poolings,
+    convolutions, the backbone's reconstruction); returns how many."""
+    n = 0
+    for m in model.modules():
+        if isinstance(getattr(m, 'backend', None), str):
+            m.backend = backend
+            n += 1
+    return n
 
 
 def parameter_breakdown(model: nn.Module, depth: int = 2) -> List[tuple]:
@@ -218,7 +278,7 @@ def measure(config: str, batch: int = 64, iters: int = 5,
             video_steps: Optional[int] = None, classes: int = 100,
             device: str = 'cpu', count: bool = True,
             cfg_options: Optional[Sequence[str]] = None,
-            warmup: int = 3) -> dict:
+            warmup: int = 3, backend: str = 'auto') -> dict:
     """Measure one config in this process (see module docstring): speeds
     from :func:`clips_per_second` (``warmup`` untimed steps, then the median
     of ``iters``).
@@ -232,6 +292,8 @@ def measure(config: str, batch: int = 64, iters: int = 5,
     from stftbox.models.utils import firing_rates
     torch.manual_seed(0)
     cfg, model = build(config, cfg_options)
+    if backend != 'auto':
+        set_backend(model, backend)
     device = torch.device(device)
     model = model.to(device)
     lens = seq_lens_of(cfg, config, audio_steps, video_steps)
@@ -254,7 +316,7 @@ def measure(config: str, batch: int = 64, iters: int = 5,
 
     out = dict(params=sum(p.numel() for p in model.parameters()
                           if p.requires_grad),
-               seq_lens=lens, batch_size=batch,
+               seq_lens=lens, batch_size=batch, backend=backend,
                threads=torch.get_num_threads())
     model.train()
     out['train_clips_per_s'] = clips_per_second(train_step, batch, iters,
@@ -263,9 +325,14 @@ def measure(config: str, batch: int = 64, iters: int = 5,
     out['infer_clips_per_s'] = clips_per_second(infer_step, batch, iters,
                                                 warmup)
     if count:   # with autograd on: FlopCounterMode's module tracker needs it
-        sops, macs = count_ops(
-            model, lambda: model(inputs, labels, mode='predict'))
+        sops, macs, dense = count_ops(
+            model, lambda: model(inputs, labels, mode='predict'), dense=True)
+        model.train()
+        train_flops = step_flops(train_step)
+        model.eval()
         out.update(
+            dense_macs_per_clip=dense / batch,
+            train_flops_per_clip=train_flops / batch,
             sops_per_clip=sops / batch, macs_per_clip=macs / batch,
             energy_uj_per_clip=(sops * PJ_PER_SOP + macs * PJ_PER_MAC)
             / batch / 1e6,
@@ -280,7 +347,7 @@ def _worker_command(args, config: str, out_file: str, count: bool) -> list:
            out_file, '--batch-size', str(args.batch_size), '--iters',
            str(args.iters), '--warmup', str(args.warmup), '--classes',
            str(args.classes), '--device', args.device, '--threads',
-           str(args.threads)]
+           str(args.threads), '--backend', args.backend]
     if args.audio_steps:
         cmd += ['--audio-steps', str(args.audio_steps)]
     if args.video_steps:
@@ -302,9 +369,20 @@ def run_rounds(args) -> Dict[str, dict]:
         RuntimeError: a worker failed (its stderr tail is in the message).
     """
     runs: Dict[str, list] = {c: [] for c in args.configs}
+    peaks = []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     with tempfile.TemporaryDirectory() as tmp:
         for rnd in range(args.rounds):
+            peak_file = osp.join(tmp, f'{rnd}_peak.json')
+            proc = subprocess.run(
+                [sys.executable, osp.abspath(__file__), '--peak-worker',
+                 peak_file, '--threads', str(args.threads), '--device',
+                 args.device], env=env, capture_output=True, text=True)
+            if proc.returncode:
+                raise RuntimeError('matmul peak measurement failed:\n'
+                                   + proc.stderr[-3000:])
+            with open(peak_file) as f:
+                peaks.append(json.load(f)['peak_gflop_per_s'])
             order = args.configs if rnd % 2 == 0 else args.configs[::-1]
             for i, config in enumerate(order):
                 out_file = osp.join(tmp, f'{rnd}_{i}.json')
@@ -318,9 +396,13 @@ def run_rounds(args) -> Dict[str, dict]:
                     runs[config].append(json.load(f))
                 print(f'round {rnd + 1}/{args.rounds} {config}: train '
                       f"{runs[config][-1]['train_clips_per_s']:.1f} / infer "
-                      f"{runs[config][-1]['infer_clips_per_s']:.1f} clips/s",
+                      f"{runs[config][-1]['infer_clips_per_s']:.1f} clips/s"
+                      f' (matmul peak {peaks[-1]:.1f} GFLOP/s)',
                       file=sys.stderr)
-    return {c: aggregate(r) for c, r in runs.items()}
+    results = {c: aggregate(r) for c, r in runs.items()}
+    results['_peak'] = dict(peak_gflop_per_s=statistics.median(peaks),
+                            peak_rounds=peaks)
+    return results
 
 
 def aggregate(runs: List[dict]) -> dict:
@@ -330,6 +412,11 @@ def aggregate(runs: List[dict]) -> dict:
     for key in ('train_clips_per_s', 'infer_clips_per_s'):
         out[key] = statistics.median(r[key] for r in runs)
     out['peak_rss_mb'] = max(r['peak_rss_mb'] for r in runs)
+    if 'train_flops_per_clip' in out:   # achieved rates, GFLOP/s
+        out['train_gflop_per_s'] = (out['train_flops_per_clip']
+                                    * out['train_clips_per_s'] / 1e9)
+        out['infer_gflop_per_s'] = (2 * out['dense_macs_per_clip']
+                                    * out['infer_clips_per_s'] / 1e9)
     out['rounds'] = [{k: r[k] for k in ('train_clips_per_s',
                                         'infer_clips_per_s', 'peak_rss_mb')}
                      for r in runs]
@@ -340,6 +427,11 @@ ROWS = [('params', 'parameters', '{:,.0f}'),
         ('train_clips_per_s', 'train clips/s', '{:.1f}'),
         ('infer_clips_per_s', 'inference clips/s', '{:.1f}'),
         ('peak_rss_mb', 'peak RSS (MB)', '{:.0f}'),
+        ('dense_macs_per_clip', 'dense MACs / clip, as run (M)', '{:.1f}'),
+        ('train_gflop_per_s', 'train GFLOP/s', '{:.2f}'),
+        ('infer_gflop_per_s', 'inference GFLOP/s', '{:.2f}'),
+        ('train_peak_fraction', 'train / matmul peak', '{:.3f}'),
+        ('infer_peak_fraction', 'inference / matmul peak', '{:.3f}'),
         ('mean_firing_rate', 'mean firing rate', '{:.4f}'),
         ('sops_per_clip', 'SOPs / clip (M)', '{:.3f}'),
         ('macs_per_clip', 'MACs / clip (M)', '{:.3f}'),
@@ -360,7 +452,8 @@ def format_table(results: Dict[str, dict], reference: str) -> str:
             rates = list(res.get('firing_rates', {}).values())
             return statistics.mean(rates) if rates else None
         v = res.get(key)
-        if v is not None and key in ('sops_per_clip', 'macs_per_clip'):
+        if v is not None and key in ('sops_per_clip', 'macs_per_clip',
+                                     'dense_macs_per_clip'):
             v = v / 1e6
         return v
 
@@ -450,6 +543,11 @@ def parse_args(argv=None):
                         help='benchmark DynamicThresholdLIF vs LIFNode')
     parser.add_argument('--cfg-options', nargs='+',
                         help='key=value overrides of every config')
+    parser.add_argument('--backend', default='auto',
+                        choices=['auto', 'torch', 'fused'],
+                        help="ops backend of every module with one: 'torch' "
+                        "= the plain references (default 'auto')")
+    parser.add_argument('--peak-worker', help=argparse.SUPPRESS)
     parser.add_argument('--tune-malloc', action='store_true',
                         help='keep freed large tensors in the heap (glibc '
                         'mallopt, in each worker; also '
@@ -458,6 +556,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-count', action='store_true',
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peak_worker:
+        return args
     if not args.configs and not args.neuron:
         parser.error('give at least one config, or --neuron')
     if args.reference and args.reference not in args.configs:
@@ -476,13 +576,19 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.peak_worker:   # the machine's matmul rate, in a fresh process
+        with open(args.peak_worker, 'w') as f:
+            json.dump(dict(peak_gflop_per_s=matmul_peak_gflop_per_s(
+                device=args.device)), f)
+        return
     if args.worker:   # one measurement, in this (fresh) process
         from stftbox.utils import tune_if_requested
         tune_if_requested(args.tune_malloc)
         res = measure(args.configs[0], args.batch_size, args.iters,
                       args.audio_steps, args.video_steps, args.classes,
                       args.device, count=not args.no_count,
-                      cfg_options=args.cfg_options, warmup=args.warmup)
+                      cfg_options=args.cfg_options, warmup=args.warmup,
+                      backend=args.backend)
         with open(args.worker, 'w') as f:
             json.dump(res, f)
         return
@@ -494,14 +600,23 @@ def main(argv=None):
     if args.configs:
         reference = args.reference or args.configs[-1]
         results = run_rounds(args)
+        peak = results.pop('_peak')
+        for res in results.values():
+            for kind in ('train', 'infer'):
+                if f'{kind}_gflop_per_s' in res:
+                    res[f'{kind}_peak_fraction'] = (
+                        res[f'{kind}_gflop_per_s']
+                        / peak['peak_gflop_per_s'])
         print(f'batch {args.batch_size}, {args.threads} threads, '
-              f'{args.device}, median of {args.rounds} rounds x '
-              f'{args.iters} steps (after {args.warmup} warm-up); '
+              f'{args.device}, backend {args.backend}, median of '
+              f'{args.rounds} rounds x {args.iters} steps (after '
+              f'{args.warmup} warm-up); float32 matmul peak '
+              f"{peak['peak_gflop_per_s']:.1f} GFLOP/s; "
               'seq lens (audio, video): ' + ', '.join(
                   f"{osp.basename(c)} ({r['seq_lens']['audio']}, "
                   f"{r['seq_lens']['video']})" for c, r in results.items()))
         print(format_table(results, reference))
-        output.update(configs=results, reference=reference)
+        output.update(configs=results, reference=reference, **peak)
     if args.neuron:
         res = benchmark_neuron(args.rounds)
         print(f"neuron forward+backward on {res['shape']} (median of "

@@ -1,9 +1,11 @@
 """Cross-modal transformer of the STFT transformer branch ([S], docs/method.md).
 
-Joint self-attention (timm ViT ``Block`` s) over the concatenated audio and
-video tokens, with learnable modality (type) embeddings and optionally the
-knowledge slots as extra tokens. Positional encoding and slot tokens are
-our reading [I].
+timm ViT ``Block`` s over the concatenated audio and video tokens (and
+optionally the knowledge slots as extra tokens), with cross-attention
+between the modalities by default (each token attends to the tokens of the
+other modality and to the slots: the AVCA / AVMST lineage [P]) or joint
+self-attention over all tokens (option). Modality (type) embeddings,
+positional encoding and slot tokens are our reading [I].
 """
 import math
 from typing import Dict, Optional
@@ -35,22 +37,35 @@ def sincos_positions(length: int, dims: int, device=None,
     return out.to(dtype)
 
 
-def build_attn_mask(padding_mask: torch.Tensor) -> torch.Tensor:
-    """Boolean self-attention mask from a key padding mask.
+def build_attn_mask(padding_mask: torch.Tensor,
+                    token_types: Optional[torch.Tensor] = None
+                    ) -> torch.Tensor:
+    """Boolean attention mask from a key padding mask.
 
     Args:
         padding_mask (Tensor): ``[B, L]`` bool, True = padded.
+        token_types (Tensor | None): ``[L]`` int, the group of each token
+            (0 audio, 1 video, 2 slots). Given: cross-attention, query
+            ``i`` may attend key ``j`` only if ``j`` is of another group.
 
     Returns:
         ``[B, 1, L, L]`` bool, True = may attend (SDPA convention): query
-        ``i`` may attend key ``j`` iff ``j`` is valid or ``j == i``. The
-        diagonal keeps every row (also of a fully padded clip) with at least
-        one finite score, so softmax never yields NaN; valid queries only
-        ever see valid keys.
+        ``i`` may attend a valid key ``j`` (of another group when
+        ``token_types`` is given); a query without any such key (e.g. all
+        tokens of the other modality padded) attends to itself only. So
+        every row has a finite score and softmax never yields NaN; valid
+        queries only ever see valid keys.
     """
     length = padding_mask.shape[1]
     eye = torch.eye(length, dtype=torch.bool, device=padding_mask.device)
-    return ((~padding_mask)[:, None, None, :] | eye).contiguous()
+    allowed = (~padding_mask)[:, None, None, :].expand(-1, 1, length, -1)
+    if token_types is None:
+        return (allowed | eye).contiguous()
+    allowed = allowed & (token_types[:, None] != token_types[None, :])
+    return (allowed | (eye & ~allowed.any(-1, keepdim=True))).contiguous()
+
+
+ATTENTIONS = ('cross', 'joint')
 
 
 def attention_with_head_dims(head_dims: Optional[int]) -> type:
@@ -76,12 +91,16 @@ def attention_with_head_dims(head_dims: Optional[int]) -> type:
 
 @MODELS.register_module()
 class CrossModalTransformer(BaseModule):
-    """Self-attention over audio + video (+ slot) tokens [S]/[I].
+    """Cross-modal attention over audio + video (+ slot) tokens [S]/[P]/[I].
 
     ``tokens = [audio + e_a + p; video + e_v + p; slots + e_k]`` (``e``:
     learnable modality embeddings, ``p``: sinusoidal positions within each
     modality), then ``num_layers`` timm ViT ``Block`` s with a boolean
-    ``attn_mask`` (:func:`build_attn_mask`) and a final LayerNorm. Padded
+    ``attn_mask`` (:func:`build_attn_mask`) and a final LayerNorm. With
+    ``attention='cross'`` an audio token attends to the video tokens and
+    the slots, a video token to the audio tokens and the slots, a slot to
+    the audio and video tokens (one block's weights for all, as AVCA's
+    shared cross-attention); with ``'joint'`` every token attends to all. Padded
     tokens never influence valid ones, and padded output positions are set
     to zero, so changing the values at padded positions changes nothing in
     the output.
@@ -101,6 +120,11 @@ class CrossModalTransformer(BaseModule):
             Default 0.0 [I].
         pos_encoding (str, optional): ``'sincos'`` or None. Default
             ``'sincos'`` [I].
+        modality_embed (bool): learnable type embeddings ``e``. Default
+            True [I].
+        attention (str): ``'cross'`` (default [P]: cross-attention between
+            the modalities, the authors' AVCA / AVMST lineage) or
+            ``'joint'`` ([I]: self-attention over all tokens).
         with_slots (bool): expect knowledge slots as extra tokens (creates
             the slot type embedding). Default False.
         init_cfg (dict, optional): mmengine init config.
@@ -113,7 +137,8 @@ class CrossModalTransformer(BaseModule):
 
     Raises:
         ValueError: on ``embed_dims % num_heads != 0``, an unknown
-            ``pos_encoding``, or (forward) wrong widths / mask shapes, or
+            ``pos_encoding`` / ``attention``, or (forward) wrong widths /
+            mask shapes, or
             slots given / missing against ``with_slots``.
     """
 
@@ -123,6 +148,8 @@ class CrossModalTransformer(BaseModule):
                  drop_path: float = 0.0,
                  attn_head_dims: Optional[int] = None,
                  pos_encoding: Optional[str] = 'sincos',
+                 modality_embed: bool = True,
+                 attention: str = 'cross',
                  with_slots: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -132,11 +159,16 @@ class CrossModalTransformer(BaseModule):
         if pos_encoding not in (None, 'sincos'):
             raise ValueError(f"pos_encoding must be 'sincos' or None, got "
                              f'{pos_encoding!r}')
+        if attention not in ATTENTIONS:
+            raise ValueError(f'attention must be one of {ATTENTIONS}, got '
+                             f'{attention!r}')
         self.embed_dims, self.with_slots = embed_dims, with_slots
-        self.pos_encoding = pos_encoding
-        self.modality_embed = nn.Parameter(
-            torch.zeros(3 if with_slots else 2, embed_dims))
-        nn.init.trunc_normal_(self.modality_embed, std=0.02)
+        self.pos_encoding, self.attention = pos_encoding, attention
+        self.modality_embed = None
+        if modality_embed:
+            self.modality_embed = nn.Parameter(
+                torch.zeros(3 if with_slots else 2, embed_dims))
+            nn.init.trunc_normal_(self.modality_embed, std=0.02)
         attn_layer = attention_with_head_dims(attn_head_dims)
         dpr = [drop_path * i / max(num_layers - 1, 1)
                for i in range(num_layers)]
@@ -160,7 +192,9 @@ class CrossModalTransformer(BaseModule):
             raise ValueError(f'{name} padding mask must be [{batch}, '
                              f'{length}], got {tuple(mask.shape)}')
         mask = mask.to(torch.bool)
-        x = x.masked_fill(mask.unsqueeze(-1), 0.0) + self.modality_embed[idx]
+        x = x.masked_fill(mask.unsqueeze(-1), 0.0)
+        if self.modality_embed is not None:
+            x = x + self.modality_embed[idx]
         if positions and self.pos_encoding == 'sincos':
             x = x + sincos_positions(length, width, x.device, x.dtype)
         return x, mask
@@ -181,7 +215,12 @@ class CrossModalTransformer(BaseModule):
             parts.append(self._prepare(slots, None, 2, 'slots', False))
         x = torch.cat([p[0] for p in parts], dim=1)
         padding_mask = torch.cat([p[1] for p in parts], dim=1)
-        attn_mask = build_attn_mask(padding_mask)
+        types = None
+        if self.attention == 'cross':
+            types = torch.cat([torch.full((p[0].shape[1], ), i,
+                                          device=x.device)
+                               for i, p in enumerate(parts)])
+        attn_mask = build_attn_mask(padding_mask, types)
         for blk in self.blocks:
             x = blk(x, attn_mask=attn_mask)
         x = self.norm(x).masked_fill(padding_mask.unsqueeze(-1), 0.0)

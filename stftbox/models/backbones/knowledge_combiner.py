@@ -67,17 +67,15 @@ class LatentKnowledgeCombiner(BaseModule):
     and the tokens themselves) [I]. A modality that is fully padded for a
     clip leaves that clip's slots unchanged (its gates are reported as 0).
     Then ``num_layers`` timm ViT ``Block`` s apply self-attention over the
-    slots [S]; with ``num_layers=0`` that self-attention is left to the
-    cross-modal transformer, which attends over the slots together with
-    the tokens (``TransformerBranch``).
+    slots [S] ("then self-attention"); ``num_layers=0`` leaves it out.
 
     Args:
         embed_dims (int): token width ``d``. Default 512 [S].
         num_slots (int): number of knowledge slots ``K``. Default 8 [I].
         num_heads (int): heads of the reads and of the slot blocks.
             Default 8 [I].
-        num_layers (int): slot self-attention blocks. Default 0 [I] (the
-            cross-modal transformer attends over the slots).
+        num_layers (int): slot self-attention blocks. Default 1 [S] (the
+            stage exists; its depth is [I]).
         num_iters (int): read/update rounds. Default 1 [I].
         mlp_ratio (float): MLP ratio of the slot blocks. Default 4.0 [I].
         slot_dims (int, optional): slot width ``d_k``; None = ``d``.
@@ -106,7 +104,7 @@ class LatentKnowledgeCombiner(BaseModule):
     """
 
     def __init__(self, embed_dims: int = 512, num_slots: int = 8,
-                 num_heads: int = 8, num_layers: int = 0, num_iters: int = 1,
+                 num_heads: int = 8, num_layers: int = 1, num_iters: int = 1,
                  mlp_ratio: float = 4.0, slot_dims: Optional[int] = None,
                  share_reads: bool = False, drop: float = 0.0,
                  attn_drop: float = 0.0,

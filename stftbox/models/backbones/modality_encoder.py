@@ -12,18 +12,19 @@ _ACTS = dict(GELU=nn.GELU, ReLU=nn.ReLU, Identity=nn.Identity)
 
 @MODELS.register_module()
 class ModalityEncoder(BaseModule):
-    """Linear -> LayerNorm -> activation -> Dropout, applied per time step.
+    """Linear -> LayerNorm -> Dropout ([S] form), applied per time step; an
+    activation after the norm is an option.
 
     Maps the pre-extracted features of one modality to the shared width
-    ``d`` of both STFT branches (docs/method.md, "per-modality encoders" [S];
-    the activation choice is [I]).
+    ``d`` of both STFT branches (docs/method.md, "per-modality encoders" [S]:
+    linear + norm + dropout).
 
     Args:
         in_channels (int): input feature width ``C_in`` (e.g. 512 audio /
             video features of the benchmark).
         embed_dims (int): output width ``d``. Default 512 [S].
-        act (str): ``'GELU'``, ``'ReLU'`` or ``'Identity'``. Default
-            ``'GELU'`` [I].
+        act (str): ``'Identity'`` (default, the [S] form), ``'GELU'`` or
+            ``'ReLU'`` [I] after the norm.
         norm (bool): LayerNorm after the linear layer. Default True [S].
         dropout (float): dropout probability. Default 0.1 [I].
         init_cfg (dict, optional): mmengine init config.
@@ -39,7 +40,8 @@ class ModalityEncoder(BaseModule):
     """
 
     def __init__(self, in_channels: int, embed_dims: int = 512,
-                 act: str = 'GELU', norm: bool = True, dropout: float = 0.1,
+                 act: str = 'Identity', norm: bool = True,
+                 dropout: float = 0.1,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if act not in _ACTS:

@@ -17,28 +17,7 @@ from .two_stream import TwoStreamBackbone, fill_cfg as _fill
 from .two_stream import masked_mse  # noqa: F401 (re-exported)
 
 _STEP_WEIGHTINGS = ('tsf', 'mean')
-
-
-def pack_valid_steps(x: torch.Tensor, padding_mask: torch.Tensor) -> tuple:
-    """Move every clip's valid steps to the front, in order, padding last.
-
-    The SNN branch sees audio and video steps in one sequence; joined as
-    ``[audio padded to the batch's longest audio, video]`` the neighbours of
-    a clip's last audio step (local pooling windows) would depend on the
-    other clips in the batch. Packed, a clip's sequence is ``[its audio
-    steps, its video steps, padding]`` whatever the batch.
-
-    Args:
-        x (Tensor): ``[B, L, C]`` steps.
-        padding_mask (Tensor): ``[B, L]`` bool, True = padded step.
-
-    Returns:
-        tuple: packed ``x`` ``[B, L, C]`` and its mask ``[B, L]``.
-    """
-    order = torch.sort(padding_mask.to(torch.uint8), dim=1,
-                       stable=True).indices
-    packed = x.gather(1, order.unsqueeze(-1).expand_as(x))
-    return packed, padding_mask.gather(1, order)
+_SNN_INPUTS = ('per_modality', 'joined')
 
 
 @MODELS.register_module()
@@ -47,8 +26,9 @@ class STFTBackbone(TwoStreamBackbone):
 
     1. ``ModalityEncoder`` per modality: ``audio [B, La, Da] -> [B, La, d]``,
        ``video [B, Lv, Dv] -> [B, Lv, d]`` [S].
-    2. SNN branch (temporal): the encoded tokens concatenated along ``L``
-       (masks too) -> ``s [B, d_s]`` and step outputs ``[T, B, d_s]`` [A].
+    2. SNN branch (temporal): the encoded audio and video token sequences,
+       each through the same spiking blocks (``snn_input='per_modality'``)
+       -> ``s [B, d_s]`` and step outputs ``[T, B, d_s]`` [A].
     3. Transformer branch (semantic): the encoded tokens per modality ->
        ``r [B, d]`` [S].
     4. Fusion of ``r`` and ``s``: ``MultiScaleFusion`` around ``fusion``
@@ -83,6 +63,16 @@ class STFTBackbone(TwoStreamBackbone):
             wrapper (``type`` defaults to ``'MultiScaleFusion'``; ``fusion``
             and widths are filled in); None = single-scale ``fusion(r, s)``.
             Default ``dict(scales=['pooled', 'steps'], combine='sum')`` [I].
+        snn_input (str): ``'per_modality'`` (default [I]: audio and video
+            run through the SNN blocks as two sequences, so no local window
+            mixes the last audio step with the first video step) or
+            ``'joined'`` (one sequence ``[audio, video]`` per clip, windows
+            straddle the boundary).
+        backend (str): ``'auto'`` (default), ``'torch'`` or ``'fused'``:
+            the backend of the input reconstruction with tied decoders
+            (``'fused'``: :func:`stftbox.ops.tied_reconstruction.
+            tied_reconstruction_mse`; ``'torch'``: decode + masked MSE).
+            The SNN branch has its own ``backend``.
         step_weighting (str): weights of the per-step scale: ``'tsf'`` = the
             SNN branch's own step weights (``snn['step_weights']`` if it
             returns them, else ``snn_branch.tsf.weights(step_outputs)``, else
@@ -122,20 +112,28 @@ class STFTBackbone(TwoStreamBackbone):
                  fusion: dict = dict(type='TuckerFusion'),
                  multi_scale: Optional[dict] = dict(
                      scales=['pooled', 'steps'], combine='sum'),
+                 snn_input: str = 'per_modality',
                  step_weighting: str = 'tsf',
                  out_channels: int = 512,
                  reconstruction_weight: float = 0.5,
                  decoder: str = 'tied', decoder_hidden_dims: int = 64,
+                 backend: str = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
+        if snn_input not in _SNN_INPUTS:
+            raise ValueError(f'snn_input must be one of {_SNN_INPUTS}, got '
+                             f'{snn_input!r}')
+        self.snn_input = snn_input
         if step_weighting not in _STEP_WEIGHTINGS:
             raise ValueError(f'step_weighting must be one of '
                              f'{_STEP_WEIGHTINGS}, got {step_weighting!r}')
         super().__init__(audio_channels, video_channels, embed_dims, encoder,
-                         reconstruction_weight, init_cfg=init_cfg)
+                         reconstruction_weight, backend=backend,
+                         init_cfg=init_cfg)
         self.out_channels = out_channels
         self.step_weighting = step_weighting
         snn_cfg = _fill(snn_branch, dict(in_channels=embed_dims),
-                        dict(embed_dims=embed_dims), 'snn_branch')
+                        dict(embed_dims=embed_dims, backend=backend),
+                        'snn_branch')
         self.snn_branch = MODELS.build(snn_cfg)
         self.transformer_branch = MODELS.build(_fill(
             transformer_branch, dict(embed_dims=embed_dims), {},
@@ -176,7 +174,10 @@ class STFTBackbone(TwoStreamBackbone):
         a, a_lin = self.encode('audio', audio, am, with_losses)  # [B,La,d]
         v, v_lin = self.encode('video', video, vm, with_losses)  # [B,Lv,d]
 
-        snn = self.snn_branch(*join_modalities(a, v, am, vm))
+        if self.snn_input == 'per_modality':
+            snn = self.snn_branch((a, v), (am, vm))
+        else:
+            snn = self.snn_branch(*join_modalities(a, v, am, vm))
         trans = self.transformer_branch(a, v, am, vm)
         r, s = trans['embedding'], snn['embedding']
         if self.multi_scale:

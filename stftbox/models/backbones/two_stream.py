@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
+from stftbox.ops.backend import check_backend, use_fused
 from stftbox.registry import MODELS
 from stftbox.ops.tied_reconstruction import tied_reconstruction_mse
 
@@ -91,22 +92,24 @@ class TwoStreamBackbone(BaseModule):
             ``in_channels`` / ``embed_dims`` are set here.
         reconstruction_weight (float): 0 builds no decoders and adds no
             loss.
+        backend (str): ``'auto'`` / ``'fused'``: a tied decoder's
+            reconstruction loss from the encoders' linear outputs
+            (:func:`~stftbox.ops.tied_reconstruction.tied_reconstruction_mse`,
+            no decoded tensor); ``'torch'``: decode and take
+            :func:`masked_mse` (the reference; same value and gradients).
 
     Raises:
         ValueError: ``reconstruction_weight < 0`` or an encoder config whose
             ``embed_dims`` contradicts ``embed_dims``.
     """
 
-    #: compute a tied decoder's reconstruction loss from the encoders'
-    #: linear outputs (:func:`tied_reconstruction_mse`, no decoded tensor);
-    #: False = decode and take :func:`masked_mse` (same value)
-    tied_from_linear = True
-
     def __init__(self, audio_channels: int, video_channels: int,
                  embed_dims: int, encoder: dict,
-                 reconstruction_weight: float,
+                 reconstruction_weight: float, backend: str = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.backend = check_backend(backend, ('torch', 'fused'),
+                                     'backbone backend')
         if reconstruction_weight < 0:
             raise ValueError('reconstruction_weight must be >= 0, got '
                              f'{reconstruction_weight}')
@@ -199,8 +202,8 @@ class TwoStreamBackbone(BaseModule):
         encoder's linear output (:func:`tied_reconstruction_mse`): a tied
         decoder and an encoder whose ``forward`` takes ``return_linear``
         (checked once, in :meth:`build_decoders`)."""
-        return (self.tied_from_linear
-                and modality in getattr(self, '_linear_modalities', ()))
+        return use_fused(self.backend, modality in getattr(
+            self, '_linear_modalities', ()), 'tied reconstruction')
 
     def encode(self, modality: str, x: torch.Tensor, padding_mask,
                with_linear: bool = False) -> tuple:

@@ -18,6 +18,7 @@ from spikingjelly.activation_based import base as sj_base
 from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import neuron as sj_neuron
 
+from stftbox.ops.backend import check_backend, use_fused
 from stftbox.registry import NEURONS
 from .base import DEFAULT_SURROGATE, SpikeRecordMixin, build_surrogate
 from stftbox.ops.dynamic_threshold_lif import (DynamicThresholdLIFFunction,
@@ -105,14 +106,16 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
     * the sigmoid keeps ``V_th`` in ``[v_th_min, v_th_max]`` (positive,
       bounded, [S]) for any input, however large.
 
-    Speed: in multi-step mode with channels last (``channel_dim=-1``), a
-    spikingjelly surrogate that has a static ``backward`` (ATan, Sigmoid,
-    ...) and ``entropy_source`` ``'prev_output'`` or ``'input'``, the
-    neuron runs :class:`~stftbox.ops.dynamic_threshold_lif.
-    DynamicThresholdLIFFunction`, spikingjelly's fused-LIF construction
-    (no autograd graph per step, hand-written backward) with the tensor
-    threshold; otherwise (``'membrane'``, ``store_v_seq``, other channel
-    axes or surrogates) an autograd reference loop with the same values.
+    Backends (spikingjelly's convention, ``supported_backends``):
+    ``'torch'`` is the step-by-step loop above in autograd (the
+    reference); ``'fused'`` is :class:`~stftbox.ops.dynamic_threshold_lif.
+    DynamicThresholdLIFFunction`, spikingjelly's fused-LIF construction (no
+    autograd graph per step, hand-written backward) with the tensor
+    threshold, for multi-step mode with channels last (``channel_dim=-1``),
+    a spikingjelly surrogate with a static ``backward`` (ATan, Sigmoid,
+    ...) and ``entropy_source`` ``'prev_output'`` or ``'input'``, without
+    ``store_v_seq``; ``'auto'`` (default) is fused where it applies. Same
+    values; gradients equal up to float rounding.
     An input (and context) that is the same at every step, i.e. expanded
     along ``T`` with stride 0, is read once: the entropy and GLP cue are
     computed on ``[1, ...]`` and the input is never materialised over
@@ -151,6 +154,8 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
             reductions. Default -1 (tokens ``[T, B, L, C]``).
         detach_cues (bool): stop gradients through ``E`` and ``g``.
             Default False [I].
+        backend (str): ``'auto'`` (default), ``'torch'`` or ``'fused'``
+            (see above).
 
     Forward:
         ``x_seq [T, B, ..., C]`` and optional ``context`` (GLP output,
@@ -165,9 +170,12 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
             ``entropy_temperature``, or a ``context`` that does not
             broadcast to the input.
         KeyError: unknown surrogate name.
+        NotImplementedError: ``backend='fused'`` for a call it does not
+            cover.
     """
 
     uses_context = True
+    supported_backends = ('torch', 'fused')
 
     def __init__(self,
                  tau: float = 2.0,
@@ -188,7 +196,8 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
                  uses_context: bool = True,
                  learnable: bool = True,
                  channel_dim: int = -1,
-                 detach_cues: bool = False):
+                 detach_cues: bool = False,
+                 backend: str = 'auto'):
         if not 0.0 < v_th_min < v_threshold < v_th_max:
             raise ValueError(
                 'DynamicThresholdLIF needs 0 < v_th_min < v_threshold < '
@@ -209,6 +218,8 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
             detach_reset=detach_reset, step_mode=step_mode,
             store_v_seq=store_v_seq)
         self._init_record()
+        self.backend = check_backend(backend, self.supported_backends,
+                                     'DynamicThresholdLIF backend')
         # per-token spike rate of the previous step ('prev_output' cue)
         self.register_memory('prev_rate', 0.0)
         self.v_th_min = float(v_th_min)
@@ -272,6 +283,9 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
     def _glp_stat(self, ctx: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         if ctx is None or not self.uses_context:
             return None
+        if self.backend == 'torch':
+            return self._cue(torch.tanh(ctx).mean(self.channel_dim,
+                                                  keepdim=True))
         return self._cue(tanh_mean(ctx, self.channel_dim))
 
     def _rate_eps(self, x: torch.Tensor) -> float:
@@ -338,13 +352,15 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
         return (spike,), (v, rate)
 
     def _fast_path(self, x_seq: torch.Tensor):
-        """Surrogate ``(backward_fn, args)`` when the fused kernel applies,
-        else None."""
-        if (self.entropy_source == 'membrane' or self.store_v_seq
+        """Surrogate ``(backward_fn, args)`` when the fused kernel runs
+        (``backend``, class docstring), else None."""
+        sg = None
+        if not (self.entropy_source == 'membrane' or self.store_v_seq
                 or self.channel_dim not in (-1, x_seq.dim() - 1)
                 or not x_seq.is_floating_point()):
-            return None
-        return surrogate_backward_args(self.surrogate_function)
+            sg = surrogate_backward_args(self.surrogate_function)
+        return sg if use_fused(self.backend, sg is not None,
+                               'DynamicThresholdLIF') else None
 
     def _fused_forward(self, x_seq, ctx_seq, v, prev_rate, sg):
         steps, chans = x_seq.shape[0], x_seq.shape[-1]
@@ -428,4 +444,4 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
         return (super().extra_repr() +
                 f', v_th_range=[{self.v_th_min}, {self.v_th_max}], '
                 f'entropy_source={self.entropy_source}, '
-                f'uses_context={self.uses_context}')
+                f'uses_context={self.uses_context}, backend={self.backend}')

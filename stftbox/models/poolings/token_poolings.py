@@ -4,20 +4,17 @@ STFT's global-local pooling (GLP) [A] combines max pooling and average
 pooling of the input to shape the membrane-potential input and reduce spike
 noise. All poolings here share one interface:
 
-``forward(x [..., L, C], padding_mask [..., L] bool | None,
-boundaries Sequence[int] | None) -> [..., L, C]``
+``forward(x [..., L, C], padding_mask [..., L] bool | None) -> [..., L, C]``
 
 a sliding window of ``kernel_size`` tokens (stride 1, ``kernel_size // 2``
 padding) along ``L``, per channel, vectorised over every leading axis (e.g.
 ``T x B``), computed channels last (no transposes). Padded tokens
-(``padding_mask`` True) never enter a window and their outputs are 0;
-``boundaries`` (token indices where a new segment starts, the same for
-every sequence) clip the windows at the segment edges like at the sequence
-ends, without any mask. How the output modulates the neuron input (residual
-sigmoid gating ``x * (1 + sigmoid(P))`` by default, [S]) is done by the SNN
-block (:class:`~stftbox.models.backbones.snn_branch.SNNBranch`).
+(``padding_mask`` True) never enter a window and their outputs are 0. How
+the output modulates the neuron input (residual sigmoid gating ``x * (1 +
+sigmoid(P))`` by default, [S]) is :meth:`BaseTokenPooling.pool_and_modulate`,
+which the SNN block calls; a pooling registered by a plugin only needs
+``forward``.
 """
-import functools
 import math
 from typing import Optional
 
@@ -26,75 +23,35 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
+from stftbox.ops.backend import check_backend
+from stftbox.ops.glp_gate import glp_gate
+from stftbox.ops.glp_gate import supported_backends as _GLP_BACKENDS
 from stftbox.registry import POOLINGS
 
-from stftbox.ops.glp_gate import gated_glp
-from .pooling_ops import mix_poolings, replace_columns
-
 __all__ = ['BaseTokenPooling', 'MaxPooling', 'AvgPooling',
-           'GlobalLocalPooling', 'segment_fixes']
+           'GlobalLocalPooling', 'MODULATIONS', 'modulate']
+
+#: how a pooling output ``P`` shapes the neuron input ``u``
+MODULATIONS = ('residual_gate', 'gate', 'add', 'none')
 
 
-def segment_fixes(length: int, boundaries, half: int) -> tuple:
-    """Where windows clipped at segment edges differ from the windows of the
-    whole sequence.
-
-    Args:
-        length (int): sequence length ``L``.
-        boundaries (Sequence[int] | None): token indices where a new segment
-            starts (``0 < b < L``; same for every sequence of the batch).
-        half (int): half-width of the windows (``kernel_size // 2``).
-
-    Returns:
-        tuple: ``((c0, c1, s0, s1), ...)``: output columns ``[c0, c1)`` to
-        recompute from the crop ``[s0, s1)`` of their segment (the crop
-        holds every in-segment token of their windows, so the window clipped
-        at the crop's ends is the window clipped at the segment's edges).
-        Empty when ``half == 0`` or there is no boundary.
+def modulate(u: torch.Tensor, p: torch.Tensor, modulation: str):
+    """``u (1 + sigmoid(P))`` (``'residual_gate'``, [S]), ``u sigmoid(P)``
+    (``'gate'``), ``u + P`` (``'add'``) or ``u`` (``'none'``).
 
     Raises:
-        ValueError: a boundary outside ``(0, L)``.
+        ValueError: unknown ``modulation``.
     """
-    if half <= 0 or not boundaries:
-        return ()
-    return _segment_fixes(int(length), tuple(sorted(set(
-        int(b) for b in boundaries))), int(half))
-
-
-@functools.lru_cache(maxsize=256)
-def _segment_fixes(length: int, edges: tuple, half: int) -> tuple:
-    if edges[0] <= 0 or edges[-1] >= length:
-        raise ValueError(f'boundaries must lie in (0, L = {length}), got '
-                         f'{list(edges)}')
-    fixes = []
-    for s, e in zip((0,) + edges, edges + (length,)):
-        ranges = []
-        if s > 0:
-            ranges.append((s, min(s + half, e)))
-        if e < length:
-            ranges.append((max(e - half, s), e))
-        if len(ranges) == 2 and ranges[0][1] >= ranges[1][0]:
-            ranges = [(s, e)]
-        fixes += [(c0, c1, max(s, c0 - half), min(e, c1 + half))
-                  for c0, c1 in ranges]
-    return tuple(fixes)
-
-
-@functools.lru_cache(maxsize=256)
-def _crop_groups(fixes: tuple) -> tuple:
-    """Group the crops of :func:`segment_fixes` by length: ``((n, source
-    columns, picked rows, output columns), ...)``; the picked rows index
-    the flattened ``[crops * n]`` outputs of the group's crops and land in
-    the output columns."""
-    groups = {}
-    for c0, c1, s0, s1 in fixes:
-        src, pick, cols = groups.setdefault(s1 - s0, ([], [], []))
-        base = len(src)
-        src.extend(range(s0, s1))
-        pick.extend(base + j - s0 for j in range(c0, c1))
-        cols.extend(range(c0, c1))
-    return tuple((n, tuple(src), tuple(pick), tuple(cols))
-                 for n, (src, pick, cols) in groups.items())
+    if modulation == 'residual_gate':
+        return u * (1.0 + torch.sigmoid(p))
+    if modulation == 'gate':
+        return u * torch.sigmoid(p)
+    if modulation == 'add':
+        return u + p
+    if modulation == 'none':
+        return u
+    raise ValueError(f'modulation must be one of {MODULATIONS}, got '
+                     f'{modulation!r}')
 
 
 class BaseTokenPooling(BaseModule):
@@ -103,9 +60,9 @@ class BaseTokenPooling(BaseModule):
     transposes: the ``[N, L, C]`` tokens are pooled as the channels-last
     image ``[N, C, 1, L]`` they already are in memory).
 
-    Subclasses implement :meth:`pool` (the unmasked pooling of one
-    sequence, windows clipped at its ends); :meth:`forward` adds padding
-    masks and segment boundaries.
+    Subclasses implement :meth:`pool` (the pooling of whole sequences,
+    windows clipped at their ends); :meth:`forward` checks the padding
+    mask.
 
     Args:
         kernel_size (int): window length in tokens, odd and >= 1. Default 3
@@ -120,19 +77,12 @@ class BaseTokenPooling(BaseModule):
 
     Forward:
         ``x [..., L, C]``, ``padding_mask [..., L]`` bool (True = padded,
-        broadcastable to ``x.shape[:-1]``) or None, ``boundaries``
-        (Sequence[int] | None: token indices ``0 < b < L`` where a new
-        segment starts, the same for every sequence) -> ``[..., L, C]``.
-        With boundaries, every window is clipped at the segment edges
-        exactly as at the sequence ends, i.e. each segment is pooled as its
-        own sequence: the whole sequence is pooled once and only the
-        ``kernel_size // 2`` columns on each side of a boundary are
-        recomputed.
+        broadcastable to ``x.shape[:-1]``) or None -> ``[..., L, C]``.
 
     Raises:
         ValueError: even or non-positive ``kernel_size``; input with fewer
             than 2 dims; mask shape not equal to ``x.shape[:-1]`` or
-            broadcastable to it; a boundary outside ``(0, L)``.
+            broadcastable to it.
     """
 
     def __init__(self, kernel_size: int = 3, count_include_pad: bool = False,
@@ -204,61 +154,27 @@ class BaseTokenPooling(BaseModule):
         count = self._avg(v.contiguous(), True)
         return total / count.clamp_min(1.0 / self.kernel_size) * v
 
-    def _with_segments(self, fn, x: torch.Tensor,
-                       valid: Optional[torch.Tensor], boundaries):
-        """``fn(x, valid)`` (a pooling of the whole sequence) with the
-        columns next to the segment boundaries recomputed from crops of
-        their segment."""
-        fixes = segment_fixes(x.shape[-2], boundaries, self.kernel_size // 2)
-        y = fn(x, valid)
-        if not fixes:
-            return y
-        # crops of equal length are pooled together as one batch
-        # [..., crops, n, C] (one gather, one pooling call per length, one
-        # scatter of all fixed columns: few ops, and one full-size pass
-        # each in the backward pass)
-        parts, cols = [], []
-        for n, src, pick, dst in _crop_groups(fixes):
-            src = torch.tensor(src, device=x.device)
-            xc = x.index_select(-2, src)
-            xc = xc.reshape(*x.shape[:-2], -1, n, x.shape[-1])
-            vc = None
-            if valid is not None:
-                vc = valid.index_select(-1, src).reshape(
-                    *valid.shape[:-1], -1, n)
-            part = fn(xc, vc).flatten(-3, -2)
-            parts.append(part.index_select(
-                -2, torch.tensor(pick, device=x.device)))
-            cols.extend(dst)
-        if y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
-            y = y.clone()   # a pool() that returned (a view of) its input
-        parts = parts[0] if len(parts) == 1 else torch.cat(parts, -2)
-        return replace_columns(y, parts, cols)
-
     def max_pool(self, x: torch.Tensor,
-                 padding_mask: Optional[torch.Tensor] = None,
-                 boundaries=None) -> torch.Tensor:
+                 padding_mask: Optional[torch.Tensor] = None
+                 ) -> torch.Tensor:
         """Sliding max along ``L``; ``[..., L, C] -> [..., L, C]``. Without a
-        mask or boundaries it equals ``F.max_pool1d(x.transpose(-1, -2), k,
+        mask it equals ``F.max_pool1d(x.transpose(-1, -2), k,
         1, k // 2)`` transposed back (same values, same gradient: the first
         maximum of a window gets it)."""
         valid = self._valid(x, padding_mask)
-        return self._with_segments(
-            lambda t, v: self._max(t) if v is None else self._masked_max(
-                t, v), x, valid, boundaries)
+        return self._max(x) if valid is None else self._masked_max(x, valid)
 
     def avg_pool(self, x: torch.Tensor,
-                 padding_mask: Optional[torch.Tensor] = None,
-                 boundaries=None) -> torch.Tensor:
+                 padding_mask: Optional[torch.Tensor] = None
+                 ) -> torch.Tensor:
         """Sliding mean along ``L``; ``[..., L, C] -> [..., L, C]``. Without
-        a mask or boundaries it equals ``F.avg_pool1d(x.transpose(-1, -2),
+        a mask it equals ``F.avg_pool1d(x.transpose(-1, -2),
         k, 1, k // 2, count_include_pad=self.count_include_pad)`` transposed
-        back; padded tokens and other segments count as the sequence-end
-        padding."""
+        back; padded tokens count as the sequence-end padding."""
         valid = self._valid(x, padding_mask)
-        return self._with_segments(
-            lambda t, v: self._avg(t, self.count_include_pad)
-            if v is None else self._masked_avg(t, v), x, valid, boundaries)
+        if valid is None:
+            return self._avg(x, self.count_include_pad)
+        return self._masked_avg(x, valid)
 
     def pool(self, x: torch.Tensor,
              valid: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -267,10 +183,17 @@ class BaseTokenPooling(BaseModule):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor,
-                padding_mask: Optional[torch.Tensor] = None,
-                boundaries=None) -> torch.Tensor:
-        valid = self._valid(x, padding_mask)
-        return self._with_segments(self.pool, x, valid, boundaries)
+                padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.pool(x, self._valid(x, padding_mask))
+
+    def pool_and_modulate(self, u: torch.Tensor,
+                          padding_mask: Optional[torch.Tensor],
+                          modulation: str) -> tuple:
+        """``(modulate(u, P, modulation), P)`` with ``P = self(u,
+        padding_mask)`` (see :func:`modulate`); what the SNN block calls.
+        A subclass may compute both at once (:class:`GlobalLocalPooling`)."""
+        p = self(u, padding_mask)
+        return modulate(u, p, modulation), p
 
 
 @POOLINGS.register_module()
@@ -280,8 +203,7 @@ class MaxPooling(BaseTokenPooling):
     Args: see :class:`BaseTokenPooling`.
 
     Forward: ``x [..., L, C]``, ``padding_mask [..., L]`` bool (True =
-    padded) or None, ``boundaries`` (segment starts) or None ->
-    ``[..., L, C]`` (see :class:`BaseTokenPooling`).
+    padded) or None -> ``[..., L, C]`` (see :class:`BaseTokenPooling`).
     """
 
     def pool(self, x, valid=None):
@@ -295,8 +217,7 @@ class AvgPooling(BaseTokenPooling):
     Args: see :class:`BaseTokenPooling`.
 
     Forward: ``x [..., L, C]``, ``padding_mask [..., L]`` bool (True =
-    padded) or None, ``boundaries`` (segment starts) or None ->
-    ``[..., L, C]`` (see :class:`BaseTokenPooling`).
+    padded) or None -> ``[..., L, C]`` (see :class:`BaseTokenPooling`).
     """
 
     def pool(self, x, valid=None):
@@ -323,52 +244,47 @@ class GlobalLocalPooling(BaseTokenPooling):
     :math:`\beta = 1` and exactly average pooling at :math:`\beta = 0`.
 
     The mix is the learnable scalar ``beta_raw`` (attribute ``beta``) mapped
-    by ``mix_activation``: ``'sigmoid'`` (default, [S] "learnable beta
-    squashed by a sigmoid") ``beta = sigmoid(beta_raw)`` (smooth, ends only
+    by ``mix_activation``: ``'sigmoid'`` (default, [I]: the sources squash
+    ``P`` by a sigmoid for the gate; how ``beta`` stays in [0, 1] is not
+    stated) ``beta = sigmoid(beta_raw)`` (smooth, ends only
     in the limit) or ``'clamp'`` ([I]) ``beta = clamp(beta_raw, 0, 1)`` (the
     ends are reachable exactly; no gradient once ``beta_raw`` leaves
     [0, 1]). How ``P`` then modulates the neuron input (residual sigmoid
-    gate ``u (1 + sigmoid(P))``, [S]) is the block's part
-    (:class:`~stftbox.models.backbones.snn_branch.SpikingBlock`).
-
-    Without padding (mask None or all False) both poolings are single
-    channels-last ``F.max_pool2d`` / ``F.avg_pool2d`` calls on the
-    ``[N, C, 1, L]`` view of ``x`` and the mix is one ``torch.lerp`` (times
-    2 for ``'paper'``: ``(0.5 + beta) P_max + (1.5 - beta) P_avg = 2 lerp(
-    P_avg, P_max, (0.5 + beta) / 2)``); the masked path only runs when
-    something is padded. The SNN block calls :meth:`gated` instead (GLP and
-    its residual gate as one op, window 3, unpadded tokens), which gives
-    the same values.
+    gate ``u (1 + sigmoid(P))``, [S]) is :meth:`pool_and_modulate`, which
+    runs the op :func:`stftbox.ops.glp_gate.glp_gate` (``backend``) for
+    window 3 without padding.
 
     Args:
         kernel_size (int): odd window length in tokens. Default 3 [I].
         init_mix (float): initial ``beta`` in [0, 1] (in (0, 1) for
             ``'sigmoid'``). Default 0.5 [I].
         form (str): ``'paper'`` (default [S]) or ``'convex'`` [I].
-        mix_activation (str): ``'sigmoid'`` (default [S]) or ``'clamp'``
+        mix_activation (str): ``'sigmoid'`` (default [I]) or ``'clamp'``
             [I].
         learnable (bool): ``beta`` is a parameter (else a buffer).
         count_include_pad (bool): see :class:`BaseTokenPooling`.
+        backend (str): ``'auto'`` (default), ``'torch'`` or ``'fused'``:
+            the GLP + residual gate op (:func:`stftbox.ops.glp_gate.
+            glp_gate`; ``supported_backends``).
         init_cfg (dict | None): mmengine init config.
 
     Forward: ``x [..., L, C]``, ``padding_mask [..., L]`` bool (True =
-    padded) or None, ``boundaries`` (segment starts, see
-    :class:`BaseTokenPooling`) or None -> ``P [..., L, C]`` (same unit as
-    ``x``).
+    padded) or None -> ``P [..., L, C]`` (same unit as ``x``).
 
     Raises:
         ValueError: bad ``form`` / ``mix_activation`` / ``init_mix`` /
             ``kernel_size``, or shape errors (see :class:`BaseTokenPooling`).
     """
 
-    #: use :meth:`gated` (fused GLP + residual gate) where it applies
-    fused_gate = True
+    supported_backends = _GLP_BACKENDS
 
     def __init__(self, kernel_size: int = 3, init_mix: float = 0.5,
                  form: str = 'paper', mix_activation: str = 'sigmoid',
                  learnable: bool = True, count_include_pad: bool = False,
-                 init_cfg: Optional[dict] = None):
+                 backend: str = 'auto', init_cfg: Optional[dict] = None):
         super().__init__(kernel_size, count_include_pad, init_cfg)
+        self.backend = check_backend(backend, self.supported_backends,
+                                     'GlobalLocalPooling backend')
         if form not in ('convex', 'paper'):
             raise ValueError(f"form must be 'convex' or 'paper', got {form!r}")
         if mix_activation == 'clamp':
@@ -418,31 +334,19 @@ class GlobalLocalPooling(BaseTokenPooling):
             return lam, 1.0 - lam
         return 0.5 + lam, 1.5 - lam
 
-    def gated(self, x: torch.Tensor, boundaries=None) -> Optional[tuple]:
-        """GLP and the residual gate fused, for unpadded tokens:
-        ``(x (1 + sigmoid(P)), P)`` with ``P = self(x, None, boundaries)``
-        (:func:`~stftbox.ops.glp_gate.gated_glp`; fewer
-        full-size passes and saved tensors than pooling, mixing and gating
-        one by one; written for CPU memory traffic). None when it does not
-        apply (``kernel_size != 3``, ``count_include_pad``, a tensor not on
-        the CPU, or the class attribute ``fused_gate`` False); the caller
-        then pools and gates itself.
-
-        Args:
-            x (Tensor): ``[..., L, C]`` with no padded token.
-            boundaries (Sequence[int] | None): segment starts.
-
-        Returns:
-            tuple | None: ``(gated [..., L, C], P [..., L, C])``, equal to
-            ``x * (1 + sigmoid(P))`` and ``P = self(x, None, boundaries)``
-            up to float32 rounding; or None.
-        """
-        if not self.fused_gate or self.kernel_size != 3 \
-                or self.count_include_pad or x.device.type != 'cpu':
-            return None
-        w_max, w_avg = self.mix_weights()
-        return gated_glp(x, w_max.to(x.dtype), w_avg.to(x.dtype),
-                         boundaries)
+    def pool_and_modulate(self, u: torch.Tensor,
+                          padding_mask: Optional[torch.Tensor],
+                          modulation: str) -> tuple:
+        """``(modulate(u, P), P)``; window 3 with the residual gate and no
+        padded token runs :func:`~stftbox.ops.glp_gate.glp_gate` (pooling,
+        mix and gate in one op, ``self.backend``)."""
+        if (modulation == 'residual_gate' and self.kernel_size == 3
+                and not self.count_include_pad
+                and self._valid(u, padding_mask) is None):
+            w_max, w_avg = self.mix_weights()
+            return glp_gate(u, w_max.to(u.dtype), w_avg.to(u.dtype),
+                            self.backend)
+        return super().pool_and_modulate(u, padding_mask, modulation)
 
     def pool(self, x: torch.Tensor,
              valid: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -452,13 +356,10 @@ class GlobalLocalPooling(BaseTokenPooling):
         else:
             p_max = self._masked_max(x, valid)
             p_avg = self._masked_avg(x, valid)
-        lam = self.mix.to(x.dtype)
-        if self.form == 'convex':  # lam P_max + (1 - lam) P_avg
-            return mix_poolings(p_avg, p_max, lam)
-        # (0.5 + lam) P_max + (1.5 - lam) P_avg
-        #   = 2 * lerp(P_avg, P_max, (0.5 + lam) / 2)
-        return mix_poolings(p_avg, p_max, 0.25 + 0.5 * lam, 2.0)
+        w_max, w_avg = self.mix_weights()
+        return w_max.to(x.dtype) * p_max + w_avg.to(x.dtype) * p_avg
 
     def extra_repr(self) -> str:
         return (f'kernel_size={self.kernel_size}, form={self.form}, '
-                f'mix_activation={self.mix_activation}')
+                f'mix_activation={self.mix_activation}, '
+                f'backend={self.backend}')
