@@ -93,6 +93,13 @@ def check_data_root(data_root: str, dataset_name: str = 'UCF',
     ds = dataset_name.lower()
     kind = 'selavi' if feature_method.startswith('main') else 'supervised'
     parent = osp.dirname(osp.abspath(data_root))
+    if feature_method.startswith('clipclap'):
+        raise DatasetError(
+            f'{data_root}: data root not found; expected the '
+            f"'{dataset_name}/' folder with features/{feature_method}/ "
+            'built from the raw videos: run python tools/dataset_converters/'
+            f'extract_features.py {ds} <video folder> --out-root {parent}'
+            ' (docs/data.md, "Building the features yourself")')
     raise DatasetError(
         f'{data_root}: data root not found; expected the '
         f"'{dataset_name}/' folder of the AV-GZSL benchmark "

@@ -7,7 +7,8 @@ import os.path as osp
 from raw_media import write_clip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY_CFG = osp.join(REPO, 'configs', 'extractors', 'clipclap_tiny_random.py')
+TINY_CFG = osp.join(REPO, 'configs', '_base_', 'extractors',
+                    'clipclap_tiny_random.py')
 
 
 CLASSES = ['Archery', 'Basketball', 'Biking', 'Bowling']

@@ -24,7 +24,7 @@ videos). Then checks the layout with the benchmark layout checker.
 Models: ``openai/clip-vit-base-patch32`` and ``laion/clap-htsat-unfused``
 from the Hugging Face cache (``hf download <id>`` once), or
 ``--extractor-cfg`` with ``clip=dict(...)`` / ``clap=dict(...)`` specs
-(``configs/extractors/clipclap_tiny_random.py``: tiny random models).
+(``configs/_base_/extractors/clipclap_tiny_random.py``: tiny random models).
 
 Resumable: rerun the same command after a crash or kill; clips already done
 are skipped and the output is the same, byte for byte. Shards: run N
@@ -66,7 +66,7 @@ def parse_args(argv=None):
     p.add_argument('--layouts', nargs='+', default=['temporal', 'averaged'],
                    choices=['temporal', 'averaged'])
     p.add_argument('--extractor-cfg', help='python/json file with clip= '
-                   'and clap= model specs (e.g. configs/extractors/'
+                   'and clap= model specs (e.g. configs/_base_/extractors/'
                    'clipclap_tiny_random.py)')
     p.add_argument('--clip-model', help='CLIP Hub id or folder (default '
                    'openai/clip-vit-base-patch32)')

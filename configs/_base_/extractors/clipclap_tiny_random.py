@@ -2,7 +2,7 @@
 # download): for tests and for timing the pipeline on a CPU. The features
 # mean nothing. 8-d image, 8-d audio, 16-d text embeddings.
 #   python tools/dataset_converters/extract_features.py ucf VIDEOS \
-#       --extractor-cfg configs/extractors/clipclap_tiny_random.py
+#       --extractor-cfg configs/_base_/extractors/clipclap_tiny_random.py
 _text = dict(vocab_size=384, hidden_size=16, intermediate_size=32,
              num_hidden_layers=1, num_attention_heads=2,
              max_position_embeddings=64, bos_token_id=0, eos_token_id=1,
