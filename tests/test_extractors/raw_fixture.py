@@ -4,7 +4,7 @@ a video, one listed clip has no file."""
 import os
 import os.path as osp
 
-from raw_media import write_clip
+from stftbox.extractors.synthetic import write_clip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CFG = osp.join(REPO, 'configs', '_base_', 'extractors',

@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 from raw_fixture import REPO, TINY_CFG
-from raw_media import write_clip
+from stftbox.extractors.synthetic import write_clip
 
 
 @pytest.fixture(scope='module')

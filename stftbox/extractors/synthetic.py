@@ -1,12 +1,22 @@
-"""Short test videos with audio, written with PyAV."""
+"""Synthetic media files written with PyAV, for tests and for timing the
+extraction (``tools/analysis_tools/benchmark_extraction.py``): a coloured
+square moving over a dark background and a sine tone. Not a data set."""
 import av
 import numpy as np
+
+__all__ = ['write_clip']
 
 
 def write_clip(path, seconds=2.0, fps=8, size=32, audio=True,
                sample_rate=16000, tone=440.0, color=(200, 30, 30)):
-    """An mpeg4 (.mp4) or .avi clip: a moving coloured square and, with
-    ``audio``, a sine tone (mono AAC/MP2). Deterministic content."""
+    """Write a clip: MPEG-4 part 2 video (``.mp4`` / ``.avi`` container),
+    ``size`` x ``size`` pixels at ``fps``, a coloured square moving 3 pixels
+    a frame; with ``audio`` a mono sine tone of ``tone`` Hz at
+    ``sample_rate`` (AAC in .mp4, MP2 otherwise). Deterministic content.
+
+    Returns:
+        str: ``path``.
+    """
     n = int(round(seconds * fps))
     with av.open(str(path), 'w') as c:
         vs = c.add_stream('mpeg4', rate=fps)
