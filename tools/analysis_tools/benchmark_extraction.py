@@ -24,13 +24,20 @@ except ImportError:  # running from a checkout without installing
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--extractor-cfg')
-    p.add_argument('--clips', type=int, default=8)
-    p.add_argument('--seconds', type=float, default=10.0)
-    p.add_argument('--size', type=int, default=240)
-    p.add_argument('--fps', type=int, default=25)
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--layouts', nargs='+', default=['temporal', 'averaged'])
+    p.add_argument('--extractor-cfg', help='file with clip=/clap= model '
+                   'specs (default: the real default models)')
+    p.add_argument('--clips', type=int, default=8,
+                   help='timed clips (default 8; one more warms up)')
+    p.add_argument('--seconds', type=float, default=10.0,
+                   help='clip length in seconds (default 10)')
+    p.add_argument('--size', type=int, default=240,
+                   help='frame width = height in pixels (default 240)')
+    p.add_argument('--fps', type=int, default=25,
+                   help='frames per second (default 25)')
+    p.add_argument('--device', default='cpu', help='cpu, cuda, ...')
+    p.add_argument('--layouts', nargs='+', default=['temporal', 'averaged'],
+                   choices=['temporal', 'averaged'],
+                   help='layouts extracted per clip (default both)')
     args = p.parse_args(argv)
     import torch
     from transformers.utils import logging as hf_logging

@@ -64,7 +64,9 @@ def parse_args(argv=None):
                    help='split kind whose csv files list the clips '
                    '(default cls_split, as ClipClap-GZSL)')
     p.add_argument('--layouts', nargs='+', default=['temporal', 'averaged'],
-                   choices=['temporal', 'averaged'])
+                   choices=['temporal', 'averaged'],
+                   help='temporal (.pkl, a step a second) and/or averaged '
+                   '(.h5, middle frame + 10 s centred audio); default both')
     p.add_argument('--extractor-cfg', help='python/json file with clip= '
                    'and clap= model specs (e.g. configs/_base_/extractors/'
                    'clipclap_tiny_random.py)')
@@ -80,7 +82,8 @@ def parse_args(argv=None):
                    help='do not retry clips an earlier run found unreadable')
     p.add_argument('--keep-work', action='store_true',
                    help='keep <root>/.extract_work after a complete run')
-    p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--no-progress', action='store_true',
+                   help='no progress bar')
     p.add_argument('--no-check', action='store_true',
                    help='skip the layout check at the end')
     args = p.parse_args(argv)
@@ -116,27 +119,25 @@ def _specs(args):
 
 
 def _summary(report, seconds, extracted):
+    """Lines: counts and speed, then up to 5 examples of each problem."""
+    rate = f' ({extracted / seconds:.2f} clips/s)' if extracted else ''
     lines = [f'{report["dataset_name"]}: {report["resolved"]}/'
              f'{report["clips"]} clips resolved, {extracted} extracted in '
-             f'this run in {seconds:.1f} s'
-             + (f' ({extracted / seconds:.2f} clips/s)' if seconds > 0 and
-                extracted else '')]
-    for key, what in (('missing_videos', 'clips without a video file'),
-                      ('unreadable', 'unreadable files'),
-                      ('silent_audio', 'clips without audio (silent '
-                       'audio used)'),
-                      ('empty_class_files', 'class files without clips'),
-                      ('pending', 'clips of other shards not done yet')):
-        items = report[key]
+             f'this run in {seconds:.1f} s{rate}']
+    unreadable = [f'{k} ({v})' for k, v in report['unreadable'].items()]
+    for items, what in (
+            (report['missing_videos'], 'clips without a video file'),
+            (unreadable, 'unreadable files'),
+            (report['silent_audio'], 'clips without audio (silent audio '
+             'used)'),
+            (report['empty_class_files'], 'class files without clips'),
+            (report['pending'], 'clips of other shards not done yet')):
         if items:
-            shown = list(items.items())[:5] if isinstance(items, dict) else \
-                items[:5]
-            lines.append(f'  {len(items)} {what}: ' + ', '.join(
-                f'{k} ({v})' if isinstance(items, dict) else str(k)
-                for k, v in (shown if isinstance(items, dict) else
-                             [(s, None) for s in shown]))
-                + (' ...' if len(items) > 5 else ''))
-    lines.append(f'  report: {osp.join(report["data_root"], "extract_report.json")}')
+            more = ' ...' if len(items) > 5 else ''
+            lines.append(f'  {len(items)} {what}: '
+                         f'{", ".join(items[:5])}{more}')
+    lines.append('  report: ' + osp.join(report['data_root'],
+                                         'extract_report.json'))
     return '\n'.join(lines)
 
 
