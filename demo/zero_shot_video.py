@@ -60,7 +60,7 @@ def parse_args(argv=None):
 def main(argv=None):
     from stftbox.datasets import DatasetError
     from stftbox.extractors import ExtractorModelError, MediaDecodeError
-    from stftbox.utils import CheckpointError, DownloadError, ModelZooError
+    from stftbox.fileio import CheckpointError, DownloadError, ModelZooError
     args = parse_args(argv)
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()

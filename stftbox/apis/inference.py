@@ -51,8 +51,8 @@ def init_model(config, checkpoint: Optional[str] = None,
         config (str | os.PathLike | mmengine.Config): config file or object.
         checkpoint (str, optional): local file, ``http(s)://`` URL or
             model-zoo name (resolved with
-            :func:`stftbox.utils.resolve_checkpoint`, loaded weights-only
-            with :func:`stftbox.utils.load_checkpoint_safely`, strict).
+            :func:`stftbox.fileio.resolve_checkpoint`, loaded weights-only
+            with :func:`stftbox.fileio.load_checkpoint_safely`, strict).
             ``None``: randomly initialised weights.
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
         cfg_options (dict, optional): ``Config.merge_from_dict`` overrides.
@@ -70,14 +70,14 @@ def init_model(config, checkpoint: Optional[str] = None,
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
         TypeError: ``config`` is neither a path nor a Config.
-        stftbox.utils.CheckpointError: not a checkpoint, refused pickled
+        stftbox.fileio.CheckpointError: not a checkpoint, refused pickled
             global, or weights that do not fit the model (names the keys).
     """
     from mmengine.config import Config
 
     from stftbox.registry import MODELS
-    from stftbox.utils import load_checkpoint_safely, resolve_checkpoint
-    from .setup_env import register_all_modules
+    from stftbox.fileio import load_checkpoint_safely, resolve_checkpoint
+    from stftbox.engine.setup_env import register_all_modules
 
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):
@@ -160,7 +160,7 @@ def encode_class_names_for(model, class_names: Sequence[str]) -> np.ndarray:
         else {}
     kind = enc.get('type') or ('sentence_transformer'
                                if width == MINILM_DIM else 'word2vec')
-    if kind == 'feature_extractor':  # CLIP/CLAP text towers (stftbox.apis.media)
+    if kind == 'feature_extractor':  # CLIP+CLAP text (stftbox.apis.media)
         from .media import model_extractor
         emb = model_extractor(model).encode_class_names(names)
         if emb.shape[1] != width:
@@ -436,8 +436,9 @@ def inference_model(model, audio=None, video=None,
         model: from :func:`init_model`.
         audio: a video file (``'clip.mp4'``, also as ``video=``): decoded
             and embedded by the feature extractor recorded in the
-            checkpoint (:mod:`stftbox.apis.media`); or ``[T_a, D_a]`` (one clip), ``[B, T_a, D_a]`` or a list of
-            ``[T_i, D_a]`` arrays/tensors (a batch; different lengths are
+            checkpoint (:mod:`stftbox.apis.media`); or ``[T_a, D_a]`` (one
+            clip), ``[B, T_a, D_a]`` or a list of ``[T_i, D_a]``
+            arrays/tensors (a batch; different lengths are
             padded and masked), or a feature-file path (see
             :func:`load_clip_features`; then ``video`` may be ``None``).
         video: ``[T_v, D_v]`` / ``[B, T_v, D_v]`` / list, like ``audio``.

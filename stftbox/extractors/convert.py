@@ -262,7 +262,7 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
     from stftbox.datasets.class_embeddings import word_embeddings_name
     from stftbox.datasets.class_splits import read_w2v_names, w2v_csv_name
     from stftbox.datasets.surrogate import bundled_class_split_dir
-    from stftbox.utils.avgzsl_layout import DATASET_DIRS, canonical_dataset
+    from stftbox.datasets.avgzsl_layout import DATASET_DIRS, canonical_dataset
     from stftbox.utils.progress import track
 
     if not (int(num_shards) >= 1 and 0 <= int(shard_id) < int(num_shards)):

@@ -52,7 +52,7 @@ def _tree(root):
 
 
 def test_layout_report_and_values(extracted):
-    from stftbox.utils.avgzsl_layout import check_avgzsl_layout
+    from stftbox.datasets.avgzsl_layout import check_avgzsl_layout
     for method, w in ((TEMPORAL, 8), (AVERAGED, 8)):
         rep = check_avgzsl_layout(extracted, method=method)
         assert rep.ok, rep.format()
@@ -121,7 +121,7 @@ def test_train_one_epoch_and_zero_shot_video(extracted, raw_benchmark,
 
     from stftbox.apis import register_all_modules
     from stftbox.apis.inference import inference_model, init_model
-    from stftbox.utils import safe_torch_load
+    from stftbox.fileio import safe_torch_load
     register_all_modules()
     cfg = _train_cfg(extracted, tmp_path / 'work')
     Runner.from_cfg(cfg).train()

@@ -146,7 +146,7 @@ def main(argv=None):
     from stftbox.datasets.errors import DatasetError
     from stftbox.extractors import ExtractorModelError
     from stftbox.extractors.convert import extract_dataset
-    from stftbox.utils.avgzsl_layout import check_avgzsl_layout
+    from stftbox.datasets.avgzsl_layout import check_avgzsl_layout
     from transformers.utils import logging as hf_logging
     hf_logging.set_verbosity_error()
     kill_after = os.environ.get('STFTBOX_EXTRACT_KILL_AFTER')  # tests
