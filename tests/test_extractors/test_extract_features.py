@@ -194,3 +194,31 @@ def test_shards_give_the_same_files(extracted, raw_benchmark, tmp_path):
     import shutil
     shutil.rmtree(out / 'UCF' / '.extract_work')
     _compare_trees(extracted, str(out / 'UCF'))
+
+
+def test_shards_from_torchrun_environment(monkeypatch):
+    tool = _load_tool('tools/dataset_converters/extract_features.py')
+    monkeypatch.setenv('RANK', '2')
+    monkeypatch.setenv('WORLD_SIZE', '3')
+    args = tool.parse_args(['ucf', 'videos'])
+    assert (args.shard_id, args.num_shards) == (2, 3)
+    args = tool.parse_args(['ucf', 'videos', '--num-shards', '4',
+                            '--shard-id', '0'])  # flags win
+    assert (args.shard_id, args.num_shards) == (0, 4)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['ucf', 'videos', '--num-shards', '2',
+                         '--shard-id', '2'])
+
+
+def test_video_needs_a_recorded_extractor(tmp_path):
+    """A model trained on published (pre-extracted) features cannot embed
+    a video: one clear error, not a crash."""
+    from stftbox.apis.inference import inference_model, init_model
+    from stftbox.extractors.synthetic import write_clip
+    model = init_model(osp.join(REPO, 'configs', 'stft_demo.py'))
+    video = write_clip(tmp_path / 'c.mp4', seconds=1.0)
+    with pytest.raises(ValueError, match='records no feature extractor'):
+        inference_model(model, video=video, class_names=['a', 'b'])
+    with pytest.raises(FileNotFoundError, match='nope.mp4'):
+        inference_model(model, video=str(tmp_path / 'nope.mp4'),
+                        class_names=['a'])
