@@ -24,7 +24,8 @@ model = dict(
         dropout=0.3,
         audio_step_seconds=1.0,
         video_step_seconds=1.0),
-    head=dict(in_channels=1024, text_channels=1024, dropout=0.2, text_dropout=0.1))
+    head=dict(in_channels=1024, text_channels=1024,
+              dropout=0.2, text_dropout=0.1))
 optim_wrapper = dict(optimizer=dict(lr=5e-05))
 # lr_scheduler: false in the peer's best config
 param_scheduler = []

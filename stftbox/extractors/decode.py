@@ -79,7 +79,8 @@ def probe_media(path: str) -> MediaInfo:
                          has_audio=a is not None, fps=fps)
 
 
-def decode_frames(path: str, times: Sequence[float]) -> Dict[float, np.ndarray]:
+def decode_frames(path: str, times: Sequence[float]
+                  ) -> Dict[float, np.ndarray]:
     """RGB frames shown at ``times`` (seconds from the stream start).
 
     The frame shown at ``t`` is the last decoded frame whose presentation

@@ -113,7 +113,7 @@ def load_model(kind: str, model: Optional[str] = None, config=None,
             net = model_cls.from_pretrained(model)
             proc = proc_cls.from_pretrained(model, **(processor or {}))
             tok = tok_cls.from_pretrained(tokenizer or model)
-        except (OSError, ValueError, EnvironmentError) as exc:
+        except (OSError, ValueError) as exc:
             raise _one_line_error(model, exc) from None
     else:
         cfg = config if isinstance(config, config_cls) else \
