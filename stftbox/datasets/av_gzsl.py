@@ -314,6 +314,18 @@ class AVGZSLDataset(Dataset):
             raise DatasetError(f'{path}: unreadable extractor record, '
                                f"expected JSON with an 'extractor' dict "
                                f'({exc})') from exc
+        report = osp.join(self.data_root, 'extract_report.json')
+        try:
+            with open(report, encoding='utf-8') as f:
+                complete = bool(json.load(f).get('complete'))
+        except (OSError, ValueError, AttributeError):
+            complete = False
+        if not complete:
+            raise DatasetError(
+                f'{report}: feature extraction not complete (interrupted, '
+                'still running, or shards pending); rerun tools/'
+                'dataset_converters/extract_features.py with the same '
+                'arguments to finish it')
         return rec
 
     def _class_files(self, modality: str, split_name: str) -> Dict[int, str]:

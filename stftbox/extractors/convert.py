@@ -319,6 +319,11 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
                     'use another --out-root or delete that folder')
         _atomic_json(rec_path, record)
 
+    # until this run ends, the data root says it is incomplete (the
+    # dataset reader refuses it); the final report replaces this
+    _atomic_json(osp.join(root, REPORT_JSON),
+                 dict(complete=False, note='extraction running or '
+                      'interrupted; rerun extract_features.py'))
     videos = index_videos(video_dir)
     all_clips = sorted({c for per in plan.values() for cs in per.values()
                         for c in cs})

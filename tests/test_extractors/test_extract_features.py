@@ -181,6 +181,10 @@ def test_kill_and_rerun_is_byte_identical(extracted, raw_benchmark,
     staged = [f for _, _, fs in os.walk(work) for f in fs]
     assert len([f for f in staged if f.endswith('.npz')]) == 4
     assert not [f for f in staged if f.endswith('.tmp')]
+    # the interrupted data root is refused by the reader
+    from stftbox.datasets import AVGZSLDataset, DatasetError
+    with pytest.raises(DatasetError, match='extraction not complete'):
+        AVGZSLDataset(str(out / 'UCF'), feature_method=TEMPORAL)
     assert _extract(raw_benchmark, out) == 0  # resumes
     _compare_trees(extracted, str(out / 'UCF'))
 
