@@ -106,6 +106,7 @@ def decode_frames(path: str, times: Sequence[float]
         if not c.streams.video:
             raise MediaDecodeError(f'{path}: no video stream')
         stream = c.streams.video[0]
+        stream.thread_type = 'AUTO'  # frame/slice threads; same frames
         start = _seconds(stream.start_time, stream.time_base) or 0.0
         prev, i = None, 0
         try:
