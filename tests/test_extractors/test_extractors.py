@@ -158,3 +158,21 @@ def test_offline_missing_model_is_one_line_error(tmp_path):
     assert last.startswith('stftbox.extractors.hf.ExtractorModelError: '
                            'stftbox-tests/no-such-clip: cannot load')
     assert 'hf download stftbox-tests/no-such-clip' in last
+
+
+def test_config_object_equals_config_dict(tiny, clip_file):
+    """A transformers config object builds the same (seeded) model as its
+    dict, and the recorded spec (to_dict) rebuilds it."""
+    import transformers as tf
+
+    from stftbox.extractors import CLAPAudioExtractor, build_extractor
+    obj = tf.ClapConfig.from_dict(tiny[1]['config'])
+    a = CLAPAudioExtractor(config=obj, processor=tiny[1]['processor'],
+                           window_seconds=1.0, hop_seconds=1.0)
+    b = CLAPAudioExtractor(**tiny[1], window_seconds=1.0, hop_seconds=1.0)
+    fa, fb = a.extract(clip_file), b.extract(clip_file)
+    assert fa.shape == (3, 8)  # 3 s clip, 1 s windows, hop 1 s
+    np.testing.assert_array_equal(fa, fb)
+    rebuilt = build_extractor(a.to_dict())
+    assert rebuilt is not a and rebuilt.hop_seconds == 1.0
+    np.testing.assert_array_equal(rebuilt.extract(clip_file), fa)
