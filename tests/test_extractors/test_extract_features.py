@@ -226,3 +226,14 @@ def test_video_needs_a_recorded_extractor(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.mp4'):
         inference_model(model, video=str(tmp_path / 'nope.mp4'),
                         class_names=['a'])
+
+
+def test_missing_clipclap_root_names_the_extraction_command(tmp_path):
+    from stftbox.datasets import DatasetError
+    from stftbox.datasets.av_gzsl import check_data_root
+    with pytest.raises(DatasetError) as err:
+        check_data_root(str(tmp_path / 'VGGSound'), 'VGGSound', TEMPORAL)
+    msg = str(err.value)
+    assert 'extract_features.py vggsound <video folder> --out-root ' \
+        f'{tmp_path}' in msg
+    assert 'download' not in msg and '\n' not in msg
