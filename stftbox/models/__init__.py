@@ -3,3 +3,4 @@ backbones (SNN branch, transformer branch) -> fusions -> heads / losses ->
 classifiers (whole models)."""
 from . import (backbones, classifiers, fusions, heads, losses,  # noqa: F401
                neurons, poolings, wrappers)
+from . import baselines  # noqa: F401,E402
