@@ -200,9 +200,15 @@ def check_train_step(ts: dict, peer_state: dict, convert: Callable,
     for key, ref in ts['grad_norms'].items():
         if key in zero_grad:
             continue
-        got = g32[key].norm().item()
-        assert_close_rel(got, ref, f'grad {key}')
-        worst['grad'] = max(worst['grad'], rel(got, ref))
+        # gradients behind a train-mode BatchNorm over a few near-equal rows
+        # are ill-conditioned (ClipClap's per-clip texts: 4 rows, 2 distinct)
+        # and the peer's values are float32: the tolerance is 1e-3, or twice
+        # what float32 rounding alone moves our own value (float32 vs
+        # float64) where that is larger, at most 1e-2
+        got, got64 = g32[key].norm().item(), g64[key].norm().item()
+        tol = min(1e-2, max(1e-3, 2 * rel(got, got64)))
+        assert rel(got64, ref) <= tol, f'grad {key}: {got64} vs {ref}'
+        worst['grad'] = max(worst['grad'], rel(got64, ref))
     for key, ref in ts['buffer_delta_norms'].items():
         got = ours[key].norm().item()
         assert_close_rel(got, ref, f'buffer {key}')
