@@ -185,8 +185,13 @@ def check_train_step(ts: dict, peer_state: dict, convert: Callable,
             assert torch.allclose(d64[key], step, rtol=1e-4, atol=1e-12)
             counts['zero_grad'] += 1
         else:
+            # Adam's first step is ~lr * sign(g); elements with |g| near
+            # its eps (1e-8) are sensitive: the tolerance is 1e-4, or twice
+            # what float32 rounding moves our own value where that is larger
             got = ours[key].norm().item()
-            assert_close_rel(got, ref, f'delta {key}')
+            tol = min(1e-2, max(RTOL_NORMS, 2 * rel(
+                got, d64[key].norm().item())))
+            assert_close_rel(got, ref, f'delta {key}', rtol=tol)
             # a first Adam step is about -lr * sign(g): an element whose
             # gradient is ~0 may flip, moving the sum by 2 lr
             n = ours[key].numel()

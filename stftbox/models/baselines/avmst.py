@@ -28,7 +28,7 @@ class SpikingRateBranch(nn.Module):
     mode (``layers``, indices as the peer's ``fc``). spikingjelly ``IFNode``:
     ``v += x``, no leak, spike when ``v >= 1``, hard reset to 0, Sigmoid
     surrogate (``alpha``). The membrane state lives between calls until
-    :meth:`reset`.
+    :meth:`reset_state`.
 
     Shapes: ``x [B, C_in]`` -> spikes ``[B, C_out]`` (exact 0/1).
     """
@@ -52,9 +52,9 @@ class SpikingRateBranch(nn.Module):
         """One time step."""
         return self.layers(x)
 
-    def reset(self) -> None:
+    def reset_state(self) -> None:
         """Membrane potentials back to 0."""
-        functional.reset_net(self)
+        functional.reset_net(self.layers)
 
 
 def _transformer(embed_dims: int, num_layers: int, num_heads: int,
@@ -170,14 +170,14 @@ class AVMSTFusionBackbone(nn.Module):
                   *self.video_snn.parameters()):
             p.requires_grad_(bool(train_snn))
 
-    def reset(self) -> None:
+    def reset_snn(self) -> None:
         """Reset both spiking branches."""
-        self.audio_snn.reset()
-        self.video_snn.reset()
+        self.audio_snn.reset_state()
+        self.video_snn.reset_state()
 
     def firing_rates(self, a: torch.Tensor, v: torch.Tensor) -> tuple:
         """``(rate_a, rate_v)`` ``[B, d]`` (step 2 of the class docstring;
-        the state carries on from earlier calls until :meth:`reset`)."""
+        the state carries on from earlier calls until :meth:`reset_snn`)."""
         rate_a = sum(self.audio_snn(a) for _ in range(self.time_steps))
         rest = (self.audio_snn if self.video_rate_from_audio_branch else
                 self.video_snn)
@@ -234,7 +234,7 @@ class AVMSTFusionBackbone(nn.Module):
             out = self.spiking_fusion(a, v)
         finally:
             if reset:
-                self.reset()
+                self.reset_snn()
         return self.cross_modal(out)
 
 
