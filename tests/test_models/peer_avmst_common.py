@@ -49,6 +49,12 @@ class Peer:
     def __init__(self, name: str):
         self.name = name
         self.out_names = MSTR_OUT if name == 'mstr' else AVMST_OUT
+        # at init the spiking path moves the thetas by only ~1e-5, so they
+        # are held tighter than ATOL (README_part2.md); the spike trains
+        # and rates themselves are compared exactly. MSTR's thetas pass
+        # through three more attention calls and the regression layers on
+        # 256 rows: a few float32 ulps more
+        self.theta_tol = 5e-6 if name == 'mstr' else 1e-6
 
     def convert(self, state):
         return convert_peer_checkpoint(state, self.name)[0]
@@ -221,8 +227,7 @@ def check_eval_outputs(peer: Peer, model, fx, outputs, intermediates=None):
     zsl = calibrated_predictions(dist, [], unseen, 0.0)
     assert torch.equal(zsl.expand(len(betas), -1),
                        outputs['eval_zsl_pred_per_beta'])
-    # AVMST's spiking path moves the thetas by only ~1e-5: tight tolerance
-    tol = dict(get_embeddings=1e-6)
+    tol = dict(get_embeddings=peer.theta_tol)
     for group, diff in worst.items():
         assert diff <= tol.get(group, ATOL), \
             f'{group}: max |ours - peer| = {diff:.3g}'
@@ -232,6 +237,8 @@ def check_eval_outputs(peer: Peer, model, fx, outputs, intermediates=None):
 def train_run(peer: Peer, fx, dtype, **backbone):
     ts = fx['train_step']
     i = ts['inputs']
+    if peer.name == 'mstr':  # the released fixed training batch
+        backbone.setdefault('train_batch_size', len(i['audio']))
     model = peer.build(fx, dtype=dtype, **backbone)
     model.set_class_embeddings(i['class_text'].to(dtype),
                                range(len(i['class_text'])))

@@ -182,7 +182,11 @@ def check_train_step(ts: dict, peer_state: dict, convert: Callable,
             assert ref <= lr * math.sqrt(n) * 1.001
             g = wd * p64[key]
             step = -lr * g / (g.abs() + 1e-8)
-            assert torch.allclose(d64[key], step, rtol=1e-4, atol=1e-12)
+            # where the weight-decay gradient is itself at the noise level
+            # (a parameter initialised at 0) only the bound holds
+            sure = g.abs() > 1e-9
+            assert torch.allclose(d64[key][sure], step[sure], rtol=1e-4,
+                                  atol=1e-12), key
             counts['zero_grad'] += 1
         else:
             # Adam's first step is ~lr * sign(g); elements with |g| near
