@@ -17,10 +17,10 @@ from timm.models.vision_transformer import Block
 
 from stftbox.registry import MODELS
 from ..classifiers.av_gzsl_classifier import AVGZSLClassifier
+from .avca import sample_negatives
 from .clipclap import _bn_mlp, clip_level
 
-__all__ = ['SpikingRateBranch', 'AVMSTFusionBackbone', 'AVMST',
-           'sample_negatives']
+__all__ = ['SpikingRateBranch', 'AVMSTFusionBackbone', 'AVMST']
 
 
 class SpikingRateBranch(nn.Module):
@@ -236,24 +236,6 @@ class AVMSTFusionBackbone(nn.Module):
             if reset:
                 self.reset_snn()
         return self.cross_modal(out)
-
-
-def sample_negatives(labels: torch.Tensor,
-                     generator: Optional[torch.Generator] = None
-                     ) -> torch.Tensor:
-    """For each clip, the index of a random clip of another class in the
-    batch (``[B]`` long).
-
-    Raises:
-        RuntimeError: some clip has no clip of another class in the batch.
-    """
-    other = labels[None, :] != labels[:, None]
-    if not other.any(dim=1).all():
-        raise RuntimeError(
-            'every batch needs clips of at least two classes to draw '
-            'negatives from (use the ClassBalancedSampler), got labels '
-            f'{labels.tolist()}')
-    return torch.multinomial(other.float(), 1, generator=generator)[:, 0]
 
 
 _POS_KEYS = ('audio', 'video', 'audio_padding_mask', 'video_padding_mask')
