@@ -1,5 +1,7 @@
-"""AVMST (Li, Wang, ..., ICME 2023) as an stftbox model: AVCA plus two
-spiking (IF-neuron) rate branches that gate a second token of each modality.
+"""AVMST, "Modality-fusion spiking transformer network for audio-visual
+zero-shot learning" (Li, Ma, Deng, Fan, ICME 2023) as an stftbox model: AVCA
+plus two spiking (IF-neuron) rate branches that gate a second token of each
+modality.
 
 Built from the facts of the released code, github.com/liwr-hit/ICME23_AVMST
 (class ``AVMST``; the repository has no licence: it was read and run for
