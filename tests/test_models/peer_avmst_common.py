@@ -238,7 +238,21 @@ def check_eval_outputs(peer: Peer, model, fx, outputs, intermediates=None):
     return worst
 
 
+_RUNS = {}
+
+
 def train_run(peer: Peer, fx, dtype, **backbone):
+    """:func:`run_train_step` on the fixture's train batch (cached per
+    fixture and dtype: the losses and the step tests share one run)."""
+    key = (peer.name, id(fx), dtype, tuple(sorted(backbone.items())))
+    if key not in _RUNS:
+        if any(k[:2] != key[:2] for k in _RUNS):
+            _RUNS.clear()  # keep one fixture's runs only
+        _RUNS[key] = _train_run(peer, fx, dtype, **backbone)
+    return _RUNS[key]
+
+
+def _train_run(peer: Peer, fx, dtype, **backbone):
     ts = fx['train_step']
     i = ts['inputs']
     if peer.name == 'mstr':  # the released fixed training batch
