@@ -1,8 +1,8 @@
 # AVMST (ICME 2023) as released in liwr-hit/ICME23_AVMST (docs/baselines.md)
 # on the SeLaVi main-split features (512/512: the released model runs only
 # with equal audio/video widths), with AVCA's run_scripts settings for this
-# dataset (configs/baselines/avca_activitynet_main.py; the repo ships no AVMST run
-# script). Released-code behaviours, each with its switch:
+# dataset (configs/baselines/avca_activitynet_main.py; the repo ships no
+# AVMST run script). Released-code behaviours, each with its switch:
 #   video_rate_from_audio_branch=True  video steps 2..T in the audio branch
 #   carry_snn_state=True               negatives on the positives' membranes
 #   train_snn=False                    spiking branches never optimised

@@ -1,7 +1,7 @@
 # MSTR (Neurocomputing 2025) as released in xia-zhe/MSTR (docs/baselines.md)
 # on the SeLaVi main-split features (512/512), with AVCA's run_scripts
-# settings for this dataset (configs/baselines/avca_activitynet_main.py; the repo
-# ships no MSTR run script) and batch 256, the only training batch the
+# settings for this dataset (configs/baselines/avca_activitynet_main.py;
+# the repo ships no MSTR run script) and batch 256, the only training batch the
 # released forward accepts. Released-code behaviours, each with its switch:
 #   video_rate_from_audio_branch=True  video steps 2..T in the audio branch
 #   carry_snn_state=True               negatives on the positives' membranes

@@ -86,9 +86,9 @@ class AVMSTFusionBackbone(nn.Module):
        ``audio_snn(v)`` at steps 2..T, continuing the audio branch's
        membrane state (so audio and video need equal widths);
        ``False`` uses ``video_snn`` at every step (the evident intent).
-    3. Pre-fusion, with the one shared ``transformer``:
-       ``phi_a <- transformer([phi_a + p0, phi_a * softmax(rate_a) + p0])[:, 0]``,
-       ``phi_v <- transformer([phi_v + p1, phi_v * softmax(rate_v) + p1])[:, 1]``
+    3. Pre-fusion, with the one shared transformer ``tr``:
+       ``phi_a <- tr([phi_a + p0, phi_a * softmax(rate_a) + p0])[:, 0]``,
+       ``phi_v <- tr([phi_v + p1, phi_v * softmax(rate_v) + p1])[:, 1]``
        (softmax over the ``d`` features; ``p = pos_embed``, never trained).
     4. AVCA: ``x = transformer([phi_a + p0, phi_v + p1])``,
        ``audio = phi_a + x[:, 0]``, ``video = phi_v + x[:, 1]``.
