@@ -84,7 +84,9 @@ class ClipClapBackbone(nn.Module):
                 f'{self.video_channels}], got {tuple(audio.shape)} and '
                 f'{tuple(video.shape)}')
         a = clip_level(audio, audio_padding_mask)
-        v = clip_level(video, video_padding_mask).float()
+        # the peer casts video to float32 (its features may be float64);
+        # here to the audio's dtype, which is float32 in float32 runs
+        v = clip_level(video, video_padding_mask).to(a.dtype)
         x = torch.cat((v, a), dim=1)
         return dict(embedding=self.encoder(x), encoder_in=x)
 
