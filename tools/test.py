@@ -25,6 +25,7 @@ from stftbox.apis import (ConfigCheckError, build_runner, check_config,
 from stftbox.apis.test_outputs import (add_results_dumper, finish_results,
                                        results_file_arg)
 from stftbox.datasets import DatasetError
+from stftbox.registry import unregistered_type_message
 from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
                            load_checkpoint_safely, resolve_checkpoint,
                            safe_torch_load)
@@ -107,6 +108,11 @@ def main():
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
             FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
+    except KeyError as err:   # a type no registry knows (plugin not imported)
+        line = unregistered_type_message(err)
+        if line is None:
+            raise
+        sys.exit(f'error: {line}')
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')

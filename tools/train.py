@@ -26,6 +26,7 @@ from stftbox.apis import (ConfigCheckError, WorkDirInUseError, build_runner,
                           set_vis_backend, setup_cpu_distributed)
 from stftbox.apis.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
+from stftbox.registry import unregistered_type_message
 from stftbox.utils import DownloadError, ModelZooError, resolve_load_from
 
 
@@ -102,6 +103,11 @@ def main():
     except (DatasetError, ConfigCheckError, WorkDirInUseError,
             DownloadError, ModelZooError) as err:
         sys.exit(f'error: {err}')
+    except KeyError as err:   # a type no registry knows (plugin not imported)
+        line = unregistered_type_message(err)
+        if line is None:
+            raise
+        sys.exit(f'error: {line}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)
     if best:

@@ -51,7 +51,7 @@ def main(argv=None):
     from stftbox.deployment import (NIRExportError, find_snn_branch,
                                     nir_blockers, parts_outside_the_graph,
                                     snn_branch_to_nir)
-    from stftbox.registry import MODELS
+    from stftbox.registry import MODELS, unregistered_type_message
     from stftbox.utils import CheckpointError, DownloadError, ModelZooError
     register_all_modules()
     if not osp.isfile(args.config):
@@ -75,6 +75,11 @@ def main(argv=None):
     except (NIRExportError, CheckpointError, DownloadError, ModelZooError,
             FileNotFoundError) as err:
         sys.exit(f'error: {err}')
+    except KeyError as err:   # a type no registry knows (plugin not imported)
+        line = unregistered_type_message(err)
+        if line is None:
+            raise
+        sys.exit(f'error: {line}')
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     tmp = args.out + '.tmp'
