@@ -51,8 +51,8 @@ def init_model(config, checkpoint: Optional[str] = None,
         config (str | os.PathLike | mmengine.Config): config file or object.
         checkpoint (str, optional): local file, ``http(s)://`` URL or
             model-zoo name (resolved with
-            :func:`stftbox.utils.resolve_checkpoint`, loaded weights-only
-            with :func:`stftbox.utils.load_checkpoint_safely`, strict).
+            :func:`stftbox.fileio.resolve_checkpoint`, loaded weights-only
+            with :func:`stftbox.fileio.load_checkpoint_safely`, strict).
             ``None``: randomly initialised weights.
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
         cfg_options (dict, optional): ``Config.merge_from_dict`` overrides.
@@ -70,14 +70,14 @@ def init_model(config, checkpoint: Optional[str] = None,
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
         TypeError: ``config`` is neither a path nor a Config.
-        stftbox.utils.CheckpointError: not a checkpoint, refused pickled
+        stftbox.fileio.CheckpointError: not a checkpoint, refused pickled
             global, or weights that do not fit the model (names the keys).
     """
     from mmengine.config import Config
 
     from stftbox.registry import MODELS
-    from stftbox.utils import load_checkpoint_safely, resolve_checkpoint
-    from .setup_env import register_all_modules
+    from stftbox.fileio import load_checkpoint_safely, resolve_checkpoint
+    from stftbox.engine.setup_env import register_all_modules
 
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):

@@ -8,9 +8,10 @@ import pytest
 import torch
 from spikingjelly.activation_based.nir_exchange import import_from_nir
 
-from stftbox.apis import load_config, register_all_modules
+from stftbox.apis import register_all_modules
 from stftbox.deployment import (NIRExportError, nir_blockers,
                                 snn_branch_to_nir)
+from stftbox.engine import load_config
 from stftbox.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

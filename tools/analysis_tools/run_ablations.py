@@ -76,8 +76,8 @@ RUNS = [
      'AVCA (the released architecture, verified against the peer; small '
      'widths): averaged features, 2-token attention, triplet losses, '
      'video-only evaluation'),
-    ('avmst_demo', 'configs/baselines/avmst_demo.py',
-     'AVMST-style: the exact AVCA + an IF-neuron SNN branch'),
+    ('spiking_avca_demo', 'configs/baselines/spiking_avca_demo.py',
+     'SpikingAVCA: the exact AVCA + an IF-neuron SNN branch (not AVMST)'),
     ('avgzsl_baseline_demo', 'configs/avgzsl_baseline_demo.py',
      'temporal mean + MLP'),
 ]
@@ -121,7 +121,7 @@ def parse_args(argv=None):
 def scores_from_checkpoints(work_dir: str) -> Optional[Dict[str, float]]:
     """``meta['calibration']`` of the newest checkpoint in ``work_dir``
     (``dict(S, U, HM, ZSL, beta, epoch)``) or None when there is none."""
-    from stftbox.utils import safe_torch_load
+    from stftbox.fileio import safe_torch_load
     ckpts = sorted(glob.glob(osp.join(work_dir, '*.pth')),
                    key=osp.getmtime, reverse=True)
     for path in ckpts:

@@ -47,12 +47,13 @@ def main(argv=None):
     args = parse_args(argv)
     import nir
 
-    from stftbox.apis import init_model, load_config, register_all_modules
+    from stftbox.apis import init_model, register_all_modules
     from stftbox.deployment import (NIRExportError, find_snn_branch,
                                     nir_blockers, parts_outside_the_graph,
                                     snn_branch_to_nir)
+    from stftbox.engine import load_config
     from stftbox.registry import MODELS, unregistered_type_message
-    from stftbox.utils import CheckpointError, DownloadError, ModelZooError
+    from stftbox.fileio import CheckpointError, DownloadError, ModelZooError
     register_all_modules()
     if not osp.isfile(args.config):
         sys.exit(f'error: config file not found: {args.config}')
