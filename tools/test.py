@@ -94,10 +94,11 @@ def main():
         # data (the surrogate) once the checkpoint is there
         check_data(cfg, loaders=('test_dataloader',), prepare=False)
         ckpt = resolve_checkpoint(args.checkpoint, mirror=args.mirror)
-        beta = args.beta
+        beta, beta_source = args.beta, 'forced'
         if beta is None:
             meta = safe_torch_load(ckpt).get('meta') or {}
             beta = meta.get('calibration', {}).get('beta')
+            beta_source = 'validation' if beta is not None else 'config'
         if beta is not None:
             cfg.test_evaluator.calibration = float(beta)
         else:
@@ -123,7 +124,7 @@ def main():
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
-    finish_results(dump, runner, args.per_class, args.show_dir)
+    finish_results(dump, runner, args.per_class, args.show_dir, beta_source)
     if args.out and is_main_process():
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)
