@@ -24,7 +24,7 @@ LAYERS = {
     'registry': 2,
     'datasets': 3, 'evaluation': 3, 'models': 3, 'ops': 3,
     'extractors': 3,
-    'engine': 4,
+    'engine': 4, 'deployment': 4,
     'apis': 5,
 }
 

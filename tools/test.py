@@ -29,6 +29,7 @@ from stftbox.datasets import DatasetError
 from stftbox.fileio import (CheckpointError, DownloadError, ModelZooError,
                             load_checkpoint_safely, resolve_checkpoint,
                             safe_torch_load)
+from stftbox.registry import unregistered_type_message
 from stftbox.utils import tune_if_requested
 
 
@@ -93,10 +94,11 @@ def main():
         # data (the surrogate) once the checkpoint is there
         check_data(cfg, loaders=('test_dataloader',), prepare=False)
         ckpt = resolve_checkpoint(args.checkpoint, mirror=args.mirror)
-        beta = args.beta
+        beta, beta_source = args.beta, 'forced'
         if beta is None:
             meta = safe_torch_load(ckpt).get('meta') or {}
             beta = meta.get('calibration', {}).get('beta')
+            beta_source = 'validation' if beta is not None else 'config'
         if beta is not None:
             cfg.test_evaluator.calibration = float(beta)
         else:
@@ -114,10 +116,15 @@ def main():
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
             FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
+    except KeyError as err:   # a type no registry knows (plugin not imported)
+        line = unregistered_type_message(err)
+        if line is None:
+            raise
+        sys.exit(f'error: {line}')
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
-    finish_results(dump, runner, args.per_class, args.show_dir)
+    finish_results(dump, runner, args.per_class, args.show_dir, beta_source)
     if args.out and is_main_process():
         with open(args.out, 'w') as f:
             json.dump(metrics, f, indent=2)

@@ -28,6 +28,7 @@ from stftbox.apis import register_all_modules
 from stftbox.engine.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
 from stftbox.fileio import DownloadError, ModelZooError, resolve_load_from
+from stftbox.registry import unregistered_type_message
 from stftbox.utils import tune_if_requested
 
 
@@ -109,6 +110,11 @@ def main():
     except (DatasetError, ConfigCheckError, WorkDirInUseError,
             DownloadError, ModelZooError) as err:
         sys.exit(f'error: {err}')
+    except KeyError as err:   # a type no registry knows (plugin not imported)
+        line = unregistered_type_message(err)
+        if line is None:
+            raise
+        sys.exit(f'error: {line}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)
     if best:

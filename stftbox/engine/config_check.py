@@ -232,9 +232,10 @@ class _Checker:
                     typ, names, n=1, cutoff=0.85)):
                 what = (f'in the {registry.name!r} registry' if registry
                         else f'as a {context}')
+                from stftbox.registry import PLUGIN_HINT
                 self.add(f'{where}.type: {typ!r} is not registered {what}' +
                          (f'; did you mean {", ".join(map(repr, close))}?'
-                          if close else ''))
+                          if close else '') + f'; {PLUGIN_HINT}')
         else:
             names, is_open = accepted_arguments(obj)
             valid = names | {'type', '_scope_'} | set(

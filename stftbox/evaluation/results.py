@@ -18,6 +18,11 @@ objects):
 ``seen_class_ids``  list of int; ``unseen_class_ids`` likewise
 ``clip_names``      list of ``N`` str (empty when unknown)
 ``metrics``         dict ``S``/``U``/``HM``/``ZSL`` (percent) at ``beta``
+``beta_source``     optional str, where ``beta`` came from: ``'validation'``
+                    (chosen on validation, stored in the checkpoint),
+                    ``'forced'`` (``--beta``) or ``'config'`` (the config's
+                    ``test_evaluator.calibration``); plots call a beta
+                    "chosen" only for ``'validation'``
 =================== =========================================================
 """
 import os
@@ -35,7 +40,10 @@ from .gzsl_metric import gzsl_scores
 
 __all__ = ['build_results', 'dump_results', 'load_results',
            'per_class_rows', 'format_per_class_table', 'beta_sweep',
-           'GZSLResultsDumper', 'RESULT_KEYS']
+           'GZSLResultsDumper', 'RESULT_KEYS', 'BETA_SOURCES']
+
+#: values of the optional ``beta_source`` key
+BETA_SOURCES = ('validation', 'forced', 'config')
 
 #: keys every results file has
 RESULT_KEYS = ('distances', 'labels', 'predictions', 'zsl_predictions',
@@ -54,7 +62,8 @@ def _calibrated_predictions(distances: np.ndarray, seen: Sequence[int],
 def build_results(distances, labels, class_names: Sequence[str],
                   seen_class_ids: Sequence[int],
                   unseen_class_ids: Sequence[int], beta: float,
-                  clip_names: Optional[Sequence[str]] = None) -> dict:
+                  clip_names: Optional[Sequence[str]] = None,
+                  beta_source: Optional[str] = None) -> dict:
     """Assemble a results dict (module docstring) from test outputs.
 
     Args:
@@ -64,6 +73,8 @@ def build_results(distances, labels, class_names: Sequence[str],
         seen_class_ids, unseen_class_ids: candidate class ids.
         beta (float): calibration added to seen-class distances.
         clip_names: ``N`` names, optional.
+        beta_source (str, optional): one of :data:`BETA_SOURCES`, stored as
+            ``beta_source`` (left out when None).
 
     Returns:
         dict: the keys of :data:`RESULT_KEYS`; ``predictions`` follow the
@@ -72,8 +83,11 @@ def build_results(distances, labels, class_names: Sequence[str],
 
     Raises:
         ValueError: shapes disagree, NaN/Inf distances, a label or class id
-            outside ``[0, C_all)``.
+            outside ``[0, C_all)``, an unknown ``beta_source``.
     """
+    if beta_source is not None and beta_source not in BETA_SOURCES:
+        raise ValueError(f'results: beta_source must be one of '
+                         f'{BETA_SOURCES}, got {beta_source!r}')
     dist = np.asarray(torch.as_tensor(distances, dtype=torch.float32))
     lab = np.asarray(labels, dtype=np.int64).reshape(-1)
     names = [str(n) for n in class_names]
@@ -100,11 +114,14 @@ def build_results(distances, labels, class_names: Sequence[str],
     scores = gzsl_scores(torch.from_numpy(dist), torch.from_numpy(lab), seen,
                          unseen, beta)
     metrics = {k: 100.0 * scores[k] for k in ('S', 'U', 'HM', 'ZSL')}
-    return dict(distances=dist, labels=lab, predictions=pred,
-                zsl_predictions=zsl, beta=beta, class_names=names,
-                seen_class_ids=seen, unseen_class_ids=unseen,
-                clip_names=[str(c) for c in (clip_names or [])],
-                metrics=metrics)
+    res = dict(distances=dist, labels=lab, predictions=pred,
+               zsl_predictions=zsl, beta=beta, class_names=names,
+               seen_class_ids=seen, unseen_class_ids=unseen,
+               clip_names=[str(c) for c in (clip_names or [])],
+               metrics=metrics)
+    if beta_source is not None:
+        res['beta_source'] = beta_source
+    return res
 
 
 def dump_results(results: dict, path: str) -> str:

@@ -27,13 +27,11 @@ def test_spikes_binary_multistep_and_rate(name):
     neuron = NEURONS.build(dict(type=name))
     assert isinstance(neuron, SJ_CLASSES[name])
     assert neuron.step_mode == 'm'
-    assert neuron.firing_rate is None
     x = _x(4, 2, 3, 8)
     spikes = neuron(x)
     assert spikes.shape == x.shape
     assert set(spikes.unique().tolist()) <= {0.0, 1.0}
     assert 0 < spikes.sum() < spikes.numel()  # not trivially silent / full
-    assert float(neuron.firing_rate) == pytest.approx(spikes.mean().item())
 
 
 @pytest.mark.parametrize('name', NEURON_TYPES)
@@ -336,16 +334,6 @@ def test_no_context_builds_no_glp_weight():
     ref = neuron(x)
     functional.reset_net(neuron)
     assert torch.equal(neuron(x, context=torch.full_like(x, 9.0)), ref)
-
-
-def test_firing_rate_recording_switch():
-    neuron = DynamicThresholdLIF()
-    neuron.record_firing_rate = False
-    neuron(_x(3, 2, 8))
-    assert neuron.firing_rate is None
-    neuron.record_firing_rate = True
-    out = neuron(_x(3, 2, 8))
-    assert float(neuron.firing_rate) == pytest.approx(out.mean().item())
 
 
 # ----------------------------------- the fused kernel against autograd, direct

@@ -62,8 +62,10 @@ def test_run(surrogate_root, tmp_path_factory):
 
 
 def test_test_py_dump(test_run):
-    tmp, _ = test_run
+    tmp, stdout = test_run
+    assert f"per-clip results: {tmp / 'preds.pkl'}" in stdout.splitlines()
     res = load_results(str(tmp / 'preds.pkl'))
+    assert res['beta_source'] == 'validation'   # stored in the checkpoint
     metrics = json.loads((tmp / 'm.json').read_text())
     beta = safe_torch_load(CKPT)['meta']['calibration']['beta']
     n = len(res['labels'])

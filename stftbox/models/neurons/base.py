@@ -5,7 +5,7 @@
 * :class:`SpikeRecordMixin` gives every registered neuron the same
   ``forward(x_seq, context=None)`` signature (``context`` is the optional
   GLP statistic that :class:`DynamicThresholdLIF` reads and plain neurons
-  ignore) and records the firing rate of the last forward pass.
+  ignore).
 
 Source: docs/method.md "Spiking neurons" (spikingjelly ``LIFNode`` / ``IFNode`` /
 ``ParametricLIFNode`` in ``step_mode='m'``, surrogate ``ATan`` / ``Sigmoid``).
@@ -97,39 +97,20 @@ class SpikeRecordMixin:
       ``context`` (same shape as ``x_seq`` or broadcastable to it) is a
       modulation statistic, e.g. the GLP output; neurons whose
       :attr:`uses_context` is False ignore it.
-    * after each forward with :attr:`record_firing_rate` True (the
-      default), :attr:`firing_rate` holds the mean spike value of that call
-      as a detached 0-d tensor (spikes per neuron per step, dimensionless,
-      in [0, 1]); ``None`` before the first recorded forward. It is not
-      cleared by ``reset()`` / ``functional.reset_net`` so that statistics
-      can be read after a forward pass that started with a reset. With
-      :attr:`record_firing_rate` False the mean (one pass over the spikes)
-      is not computed; :class:`~stftbox.engine.hooks.SpikeStatsHook`
-      switches recording on only for the iterations it logs
-      (:func:`~stftbox.models.utils.set_firing_rate_recording`).
+    * firing rates are not stored on the neuron: spikingjelly's
+      ``monitor.OutputMonitor`` records them
+      (:class:`~stftbox.models.utils.FiringRateMonitor`, used by
+      :class:`~stftbox.engine.hooks.SpikeStatsHook` and
+      ``tools/analysis_tools/benchmark.py``).
     """
 
     #: whether ``forward`` uses its ``context`` argument
     uses_context = False
-
-    def _init_record(self) -> None:
-        self.firing_rate: Optional[torch.Tensor] = None
-        #: compute :attr:`firing_rate` at each forward
-        self.record_firing_rate: bool = True
-
-    def _record(self, spikes: torch.Tensor) -> None:
-        if not getattr(self, 'record_firing_rate', True):
-            return
-        with torch.no_grad():
-            self.firing_rate = spikes.detach().float().mean()
 
     def forward(self, x_seq: torch.Tensor,
                 context: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Fire; see the class docstring for shapes. ``context`` is ignored
         unless :attr:`uses_context`."""
         if self.uses_context and context is not None:
-            out = super().forward(x_seq, context)
-        else:
-            out = super().forward(x_seq)
-        self._record(out)
-        return out
+            return super().forward(x_seq, context)
+        return super().forward(x_seq)
