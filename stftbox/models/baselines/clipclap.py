@@ -124,7 +124,7 @@ class ClipClapHead(nn.Module):
             CLIP text 512 + CLAP text 1024).
         word_embeddings (str): ``'both'`` (all ``D_t``), ``'clip'`` (the
             first ``clip_text_channels``) or ``'clap'`` (the rest), as the
-            peer's ``--word_embeddings``. Default ``'both'``.
+            peer's word_embeddings option. Default ``'both'``.
         clip_text_channels (int): width of the CLIP part. Default 512.
         embed_dims (int): joint width ``E`` (``dim_out``). Default 64.
         hidden_channels (int): hidden width of ``clip_proj`` / ``clip_decoder``
