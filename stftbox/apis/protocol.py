@@ -108,13 +108,15 @@ def run_protocol(cfg: Config, work_dir: str,
             ``GZSLMetric`` evaluator, ``CalibrationHook``).
         work_dir (str): output folder.
         threads (int, optional): torch threads for both stages
-            (``torch.set_num_threads``); default: leave torch's setting.
+            (``torch.set_num_threads``, restored on return); default:
+            leave torch's setting.
 
     Returns:
         dict: the summary also written to ``<work_dir>/protocol.json``:
         ``stage1`` (epoch, beta, S, U, HM, ZSL on validation), ``test``
         (S, U, HM, ZSL in percent), ``beta``, ``epochs``, ``config``,
-        ``checkpoint`` and its ``checkpoint_sha256``, ``weights_sha256``
+        ``checkpoint`` (relative to ``work_dir``) and its
+        ``checkpoint_sha256``, ``weights_sha256``
         (:func:`~stftbox.utils.state_dict_sha256` of the stage-2 weights,
         equal for two identical runs) and ``environment``.
 
@@ -134,9 +136,18 @@ def run_protocol(cfg: Config, work_dir: str,
             f"train_cfg.val_interval: {train_cfg['val_interval']} > "
             f"train_cfg.max_epochs {train_cfg['max_epochs']}: stage 1 would "
             'never validate, so no epoch and beta could be chosen'])
+    import torch
+    saved_threads = torch.get_num_threads()
     if threads:
-        import torch
         torch.set_num_threads(int(threads))
+    try:
+        return _run_stages(cfg, work_dir)
+    finally:  # the caller's process as it was
+        torch.set_num_threads(saved_threads)
+
+
+def _run_stages(cfg: Config, work_dir: str) -> dict:
+    """Body of :func:`run_protocol` (threads already set)."""
     env = run_environment(cfg)
     os.makedirs(work_dir, exist_ok=True)
     stage1_file = osp.join(work_dir, 'stage1.json')
@@ -186,7 +197,8 @@ def run_protocol(cfg: Config, work_dir: str,
         beta=beta,
         test={k.split('/')[-1]: v for k, v in metrics.items()
               if k.split('/')[-1] in ('S', 'U', 'HM', 'ZSL')},
-        checkpoint=final_ckpt,
+        # relative to work_dir: the folder can be moved or copied
+        checkpoint=osp.relpath(final_ckpt, work_dir),
         checkpoint_sha256=sha256_file(final_ckpt),
         weights_sha256=state_dict_sha256(runner.model.state_dict()),
         environment=env)

@@ -26,6 +26,7 @@ import os.path as osp
 import pathlib
 import re
 import socket
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -33,6 +34,7 @@ import urllib.request
 
 from .body_check import BodyError, check_body, describe_body
 from .hashing import normalize_sha256, sha256_file
+from .progress import is_terminal
 
 __all__ = [
     'DownloadError', 'ChecksumError', 'BadBodyError', 'get_cache_dir', 'get_checkpoint_dir',
@@ -228,7 +230,8 @@ def _progress_bar(total, initial, desc, enabled):
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
         tqdm = None
-    if not enabled or tqdm is None:
+    if not enabled or tqdm is None or not is_terminal(sys.stderr):
+        # no redraws into a log file (slurm, nohup, a pipe)
         return contextlib.nullcontext(None)
     return tqdm(total=total, initial=initial, unit='B', unit_scale=True,
                 unit_divisor=1024, desc=desc, dynamic_ncols=True,

@@ -1,12 +1,9 @@
 """A progress bar over the validation and test batches."""
 import sys
-from typing import Optional
-
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.utils import ProgressBar
-
 from stftbox.registry import HOOKS
+from stftbox.utils.progress import progress_bar
 
 
 @HOOKS.register_module()
@@ -17,7 +14,9 @@ class EvalProgressHook(Hook):
     mmengine's ``LoggerHook`` prints an evaluation line every ``interval``
     (50) batches only, so a long evaluation (e.g. VGGSound-GZSL test at
     real size) is otherwise silent for minutes. Loaders with fewer than
-    ``min_iters`` batches (the bundled demo) get no bar.
+    ``min_iters`` batches (the bundled demo) get no bar. When the stream is
+    not a terminal (slurm, ``nohup``, ``> log``) there are no redraws: one
+    plain line at the end (:func:`stftbox.utils.progress.progress_bar`).
 
     Args:
         min_iters (int): smallest number of batches that gets a bar.
@@ -30,7 +29,7 @@ class EvalProgressHook(Hook):
     def __init__(self, min_iters: int = 20, file=None) -> None:
         self.min_iters = int(min_iters)
         self.file = file
-        self._bar: Optional[ProgressBar] = None
+        self._bar = None
 
     def _start(self, loader) -> None:
         self._bar = None
@@ -39,7 +38,7 @@ class EvalProgressHook(Hook):
         except TypeError:  # an iterable loader without length
             return
         if is_main_process() and total >= self.min_iters:
-            self._bar = ProgressBar(total, file=self.file or sys.stdout)
+            self._bar = progress_bar(total, file=self.file or sys.stdout)
 
     def _step(self) -> None:
         if self._bar is not None:
