@@ -11,7 +11,6 @@ on validation that the checkpoint's meta records (``CalibrationHook``), or
 the config's ``test_evaluator.calibration``.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -26,8 +25,8 @@ from stftbox.apis.test_outputs import (add_results_dumper, finish_results,
                                        results_file_arg)
 from stftbox.datasets import DatasetError
 from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
-                           load_checkpoint_safely, resolve_checkpoint,
-                           safe_torch_load)
+                           dump_json_atomic, load_checkpoint_safely,
+                           resolve_checkpoint, safe_torch_load)
 
 
 def parse_args():
@@ -112,8 +111,7 @@ def main():
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
     finish_results(dump, runner, args.per_class, args.show_dir)
     if args.out and is_main_process():
-        with open(args.out, 'w') as f:
-            json.dump(metrics, f, indent=2)
+        dump_json_atomic(metrics, args.out)
 
 
 if __name__ == '__main__':

@@ -581,9 +581,14 @@ def inference_model(model, audio, video=None,
         warnings.warn(f'topk={int(topk)} but there are only '
                       f'{len(class_names)} candidate classes: ranking all '
                       f'{len(class_names)}', UserWarning, stacklevel=2)
+    # the metric's rule (one implementation): beta on the seen candidates,
+    # in the distances' precision; ties to the first candidate
+    from stftbox.evaluation import calibrated_distances
+    cal_all = calibrated_distances(dist, np.flatnonzero(seen),
+                                   np.flatnonzero(~seen), float(beta)).numpy()
     results = []
     for i, d in enumerate(dist):
-        cal = d + float(beta) * seen
+        cal = cal_all[i]
         order = np.argsort(cal, kind='stable')[:k]
         res = dict(pred_class=class_names[order[0]],
                    pred_index=int(order[0]),

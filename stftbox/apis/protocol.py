@@ -9,17 +9,14 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from stftbox.utils import sha256_file, state_dict_sha256
+from stftbox.utils import dump_json_atomic, sha256_file, state_dict_sha256
 
 from .run_env import environment_mismatch, run_environment
 from .runtime import build_runner
 
 
 def _write_json(path: str, data: dict) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
+    dump_json_atomic(data, path)
 
 
 def _read_json(path: str) -> Optional[dict]:

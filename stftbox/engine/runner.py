@@ -1,5 +1,6 @@
 """``StftboxRunner``: mmengine's Runner with a quiet console."""
 import contextlib
+import copy
 import logging
 from typing import Iterator
 
@@ -68,6 +69,27 @@ def file_client_on_request() -> Iterator[None]:
             m.FileClient = value
 
 
+def drop_persistence_without_workers(dataloader):
+    """A dataloader config with ``persistent_workers`` off when it has no
+    workers, as mmaction2 does (PR #1202): the shipped configs keep the
+    val/test workers alive (``persistent_workers=True``), and setting only
+    ``num_workers=0`` to debug is natural. A built ``DataLoader`` or a
+    config without the conflict is returned unchanged; otherwise a copy.
+
+    Args:
+        dataloader (dict | DataLoader): e.g. ``cfg.val_dataloader``.
+
+    Returns:
+        the same kind of object.
+    """
+    if isinstance(dataloader, dict) and \
+            not dataloader.get('num_workers', 0) and \
+            dataloader.get('persistent_workers'):
+        dataloader = copy.copy(dataloader)
+        dataloader['persistent_workers'] = False
+    return dataloader
+
+
 @RUNNERS.register_module()
 class StftboxRunner(Runner):
     """mmengine's ``Runner`` whose console shows what matters.
@@ -79,9 +101,21 @@ class StftboxRunner(Runner):
     'StftboxRunner'`` (``configs/_base_/default_runtime.py``) and built with
     :func:`stftbox.apis.build_runner`. Checkpoints are written without
     mmengine's deprecated ``FileClient`` (:func:`file_client_on_request`),
-    so its deprecation warnings do not appear. Everything else is
+    so its deprecation warnings do not appear. A dataloader with
+    ``num_workers=0`` runs without ``persistent_workers``
+    (:func:`drop_persistence_without_workers`). Everything else is
     mmengine's.
     """
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        """mmengine's ``Runner.build_dataloader`` after
+        :func:`drop_persistence_without_workers` (``num_workers=0`` with a
+        config's ``persistent_workers=True`` would stop with PyTorch's
+        ValueError)."""
+        return Runner.build_dataloader(
+            drop_persistence_without_workers(dataloader), seed=seed,
+            diff_rank_seed=diff_rank_seed)
 
     def train(self):
         with file_client_on_request():

@@ -4,6 +4,8 @@ from .avgzsl_layout import (AVGZSL_FEATURE_BASE_URL, LayoutReport,
                             UnsafeArchiveError, check_avgzsl_layout,
                             feature_archive_name, feature_archive_url,
                             safe_extract_zip)
+from .atomic_io import (atomic_write, atomic_write_bytes, atomic_write_text,
+                        dump_json_atomic)
 from .cpu_allocator import ALLOCATOR_ENV, tune_cpu_allocator
 from .body_check import BodyError, check_body, describe_body
 from .download import (BadBodyError, ChecksumError, DownloadError, apply_mirror, download,
@@ -31,7 +33,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    'tune_cpu_allocator', 'ALLOCATOR_ENV',
+    'tune_cpu_allocator', 'ALLOCATOR_ENV', 'atomic_write',
+    'atomic_write_bytes', 'atomic_write_text', 'dump_json_atomic',
     'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
     'safe_torch_load', 'load_checkpoint_safely', 'get_state_dict',
     'CheckpointError', 'BadBodyError', 'BodyError', 'check_body',

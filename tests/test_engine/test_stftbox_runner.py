@@ -2,6 +2,8 @@
 mmengine's deprecated FileClient."""
 import logging
 
+import pytest
+
 from mmengine.fileio import FileClient
 from mmengine.hooks import checkpoint_hook
 from mmengine.runner import checkpoint
@@ -42,3 +44,28 @@ def test_file_client_on_request():
         assert isinstance(client, FileClient)
     assert checkpoint_hook.FileClient is FileClient
     assert checkpoint.FileClient is FileClient
+
+
+def test_no_workers_drops_persistence():
+    # case 39: the shipped val/test loaders set persistent_workers=True;
+    # num_workers=0 (debugging) must not stop on PyTorch's ValueError
+    import torch
+    from mmengine.config import ConfigDict
+
+    from stftbox.engine.runner import (StftboxRunner,
+                                       drop_persistence_without_workers)
+    cfg = ConfigDict(dataset=dict(type='AVGZSLDataset'),
+                     sampler=dict(type='DefaultSampler', shuffle=False),
+                     batch_size=2, num_workers=0, persistent_workers=True)
+    out = drop_persistence_without_workers(cfg)
+    assert out['persistent_workers'] is False
+    assert cfg['persistent_workers'] is True  # the config is not changed
+    keep = dict(cfg, num_workers=2)
+    assert drop_persistence_without_workers(keep) is keep
+    with pytest.raises(ValueError, match='persistent_workers option'):
+        torch.utils.data.DataLoader(list(range(4)), num_workers=0,
+                                    persistent_workers=True)
+    loader = StftboxRunner.build_dataloader(
+        dict(cfg, dataset=list(range(4))), seed=0)
+    assert [list(map(int, b)) for b in loader] == [[0, 1], [2, 3]]
+    assert loader.persistent_workers is False
