@@ -26,7 +26,10 @@ from stftbox.apis import (ConfigCheckError, WorkDirInUseError, build_runner,
                           set_vis_backend, setup_cpu_distributed)
 from stftbox.apis.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
-from stftbox.utils import DownloadError, ModelZooError, resolve_load_from
+from stftbox.engine.hooks import MetricKeyError
+from stftbox.engine.runner import ResumeConfigError
+from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
+                           resolve_load_from)
 
 
 def parse_args():
@@ -38,9 +41,10 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
-    parser.add_argument('--force', action='store_true', help='start afresh '
-                        'even if the work dir holds checkpoints of another '
-                        'run (they are deleted first)')
+    parser.add_argument('--force', action='store_true', help='delete the '
+                        'checkpoints of an earlier run in the work dir '
+                        '(default: they are moved into that run\'s '
+                        '<timestamp>/ folder)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision training (GPU only)')
     parser.add_argument('--vis-backend', choices=sorted(VIS_BACKENDS),
@@ -95,12 +99,15 @@ def main():
         cfg = build_cfg(args)
         resolve_load_from(cfg)  # a URL / zoo name: verified download
         check_config(cfg)
-        check_work_dir(cfg, force=args.force)
+        moved = check_work_dir(cfg, force=args.force)
+        if moved and int(os.environ.get('LOCAL_RANK', 0)) == 0:
+            print(moved)
         check_data(cfg, prepare=args.launcher == 'none')
         runner = build_runner(cfg)
         runner.train()
     except (DatasetError, ConfigCheckError, WorkDirInUseError,
-            DownloadError, ModelZooError) as err:
+            DownloadError, ModelZooError, CheckpointError, ResumeConfigError,
+            MetricKeyError) as err:
         sys.exit(f'error: {err}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)

@@ -294,6 +294,28 @@ class _Checker:
         self.plain(cfg, where, names | {'by_epoch'})
 
 
+def _metric_keys(evaluator):
+    """The full keys (``<prefix>/<name>``) the metrics of an evaluator
+    config report, when every metric class declares ``metric_names`` (e.g.
+    ``GZSLMetric``); None otherwise."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator and \
+            'type' not in evaluator:
+        evaluator = evaluator['metrics']
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else \
+        [evaluator]
+    keys = set()
+    for m in metrics:
+        if not isinstance(m, dict) or 'type' not in m:
+            return None
+        obj, _, _ = _lookup(m['type'], 'metric')
+        names = getattr(obj, 'metric_names', None)
+        if obj is None or not names:
+            return None
+        prefix = m.get('prefix') or getattr(obj, 'default_prefix', None)
+        keys |= {f'{prefix}/{n}' if prefix else n for n in names}
+    return keys or None
+
+
 def _metric_prefixes(evaluator):
     """Prefixes of the metrics of an evaluator config (None if unknown)."""
     if isinstance(evaluator, dict) and 'metrics' in evaluator and \
@@ -315,11 +337,17 @@ def _metric_prefixes(evaluator):
 
 def _check_metric_keys(cfg, c):
     """``save_best`` / scheduler ``monitor`` name a metric that validation
-    reports (``<prefix>/<key>``); a wrong prefix shows only after the first
-    validation otherwise."""
+    reports: the full key (``gzsl/HM``, not ``gzsl/hm``) when the metrics
+    declare their names, else the prefix; a wrong key shows only after the
+    first validation otherwise. The same check runs again in the
+    checkpoint hook at the start of training (also for a Runner built
+    directly), on the built metrics."""
+    from stftbox.engine.hooks.checkpoint_hook import \
+        unknown_metric_key_message
     prefixes = _metric_prefixes(cfg.get('val_evaluator'))
     if not prefixes or not cfg.get('val_dataloader'):
         return
+    keys = _metric_keys(cfg.get('val_evaluator'))
     refs = []
     ckpt = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
     best = ckpt.get('save_best') if isinstance(ckpt, dict) else None
@@ -331,6 +359,11 @@ def _check_metric_keys(cfg, c):
         if isinstance(s, dict) and isinstance(s.get('monitor'), str):
             refs.append((f'param_scheduler[{i}].monitor', s['monitor']))
     for where, key in refs:
+        if keys:
+            msg = unknown_metric_key_message(where, key, keys)
+            if msg:
+                c.add(msg)
+            continue
         prefix = key.split('/')[0] if '/' in key else None
         if prefix not in prefixes:
             c.add(f'{where}: {key!r} is not reported by val_evaluator '

@@ -1,8 +1,10 @@
 """``StftboxRunner``: mmengine's Runner with a quiet console."""
 import contextlib
 import copy
+import inspect
 import logging
-from typing import Iterator
+import os.path as osp
+from typing import Iterator, List, Optional
 
 from mmengine.fileio import FileClient
 from mmengine.hooks import checkpoint_hook as _mm_checkpoint_hook
@@ -10,6 +12,9 @@ from mmengine.runner import Runner
 from mmengine.runner import checkpoint as _mm_checkpoint
 
 from stftbox.registry import RUNNERS
+from stftbox.utils.atomic_io import atomic_write_text
+from .checkpoint_files import (atomic_checkpoint_saving, checkpoint_problem,
+                               find_resumable_checkpoint)
 
 #: starts of the messages that mmengine's Runner logs once at start-up
 #: (system environment, the whole config, the hook order: ~320 lines; the
@@ -69,6 +74,94 @@ def file_client_on_request() -> Iterator[None]:
             m.FileClient = value
 
 
+class ResumeConfigError(ValueError):
+    """The config's parameter schedulers cannot take the checkpoint's
+    state (another number or type of schedulers)."""
+
+
+def _flat(schedulers) -> Optional[list]:
+    if schedulers is None:
+        return None
+    if isinstance(schedulers, dict):
+        return [(f'param_scheduler.{k}[{i}]', s)
+                for k, group in schedulers.items()
+                for i, s in enumerate(group)]
+    if not isinstance(schedulers, (list, tuple)):
+        return None
+    return [(f'param_scheduler[{i}]', s) for i, s in enumerate(schedulers)]
+
+
+def _settings_of(sched) -> dict:
+    """Constructor settings of a built scheduler that its state holds
+    (``gamma``, ``milestones``, ``begin``, ``end``, ``monitor``, ...)."""
+    names = set()
+    for cls in type(sched).__mro__:
+        init = cls.__dict__.get('__init__')
+        if init is not None:
+            names |= set(inspect.signature(init).parameters)
+    # counters are the checkpoint's (where the schedule stands)
+    names -= {'self', 'optimizer', 'verbose', 'args', 'kwargs', 'last_step'}
+    state = sched.state_dict()
+    return {k: copy.deepcopy(state[k]) for k in sorted(names) if k in state}
+
+
+def scheduler_settings(schedulers) -> Optional[List[tuple]]:
+    """``[(where, type name, settings)]`` of built schedulers (None when
+    there are none): what the config asks for, taken before a resume
+    loads the checkpoint's scheduler state."""
+    flat = _flat(schedulers)
+    if flat is None or not all(hasattr(s, 'state_dict') for _, s in flat):
+        return None
+    return [(w, type(s).__name__, _settings_of(s)) for w, s in flat]
+
+
+def apply_config_schedule(schedulers, wanted: List[tuple],
+                          ckpt_states=None) -> Optional[str]:
+    """After ``Runner.resume`` loaded the checkpoint's scheduler states:
+    put back every setting in which the config differs (``wanted``, from
+    :func:`scheduler_settings` before the resume), keeping the counters
+    (``last_step``, ...) of the checkpoint.
+
+    Args:
+        schedulers: the runner's ``param_schedulers`` (resumed).
+        wanted: the config's settings.
+        ckpt_states: ``checkpoint['param_schedulers']`` (to compare the
+            number of schedulers; mmengine pairs them silently).
+
+    Returns:
+        str | None: one line naming the differing keys, or None.
+
+    Raises:
+        ResumeConfigError: another number or type of schedulers.
+    """
+    flat = _flat(schedulers)
+    n_ckpt = (sum(len(v) for v in ckpt_states.values())
+              if isinstance(ckpt_states, dict) else
+              len(ckpt_states) if isinstance(ckpt_states, list) else None)
+    if n_ckpt is not None and n_ckpt != len(flat):
+        raise ResumeConfigError(
+            f'resume: the config has {len(flat)} param_scheduler(s) '
+            f'({", ".join(t for _, t, _ in wanted)}) but the checkpoint '
+            f'{n_ckpt}; resume with the config it was trained with, or '
+            'start from its weights with load_from and no --resume')
+    changes = []
+    for (where, typ, settings), (_, sched) in zip(wanted, flat):
+        if type(sched).__name__ != typ:
+            raise ResumeConfigError(f'resume: {where} is {typ} in the config '
+                                    f'but {type(sched).__name__} in the '
+                                    'checkpoint')
+        resumed = _settings_of(sched)
+        for key, value in settings.items():
+            if key in resumed and resumed[key] != value:
+                setattr(sched, key, copy.deepcopy(value))
+                changes.append(f'{where}.{key} {resumed[key]!r} -> '
+                               f'{value!r}')
+    if not changes:
+        return None
+    return ('resume: the config changes the checkpoint\'s schedule; '
+            'applying the config: ' + ', '.join(changes))
+
+
 def drop_persistence_without_workers(dataloader):
     """A dataloader config with ``persistent_workers`` off when it has no
     workers, as mmaction2 does (PR #1202): the shipped configs keep the
@@ -101,7 +194,10 @@ class StftboxRunner(Runner):
     'StftboxRunner'`` (``configs/_base_/default_runtime.py``) and built with
     :func:`stftbox.apis.build_runner`. Checkpoints are written without
     mmengine's deprecated ``FileClient`` (:func:`file_client_on_request`),
-    so its deprecation warnings do not appear. A dataloader with
+    so its deprecation warnings do not appear. Checkpoints are written
+    atomically; ``--resume`` verifies the file and falls back to the newest
+    complete checkpoint (:meth:`load_or_resume`); a resumed run follows the
+    config's schedule (:meth:`resume`). A dataloader with
     ``num_workers=0`` runs without ``persistent_workers``
     (:func:`drop_persistence_without_workers`). Everything else is
     mmengine's.
@@ -122,8 +218,83 @@ class StftboxRunner(Runner):
             return super().train()
 
     def save_checkpoint(self, *args, **kwargs):
-        with file_client_on_request():
+        with file_client_on_request(), atomic_checkpoint_saving():
             return super().save_checkpoint(*args, **kwargs)
+
+    def dump_config(self) -> None:
+        """mmengine's ``dump_config`` (``<work_dir>/<config name>``),
+        written atomically."""
+        from mmengine.dist import is_main_process
+        if not is_main_process():
+            return
+        name = (osp.basename(self.cfg.filename) if self.cfg.filename
+                else f'{self.timestamp}.py')
+        if not name.endswith('.py'):
+            return super().dump_config()
+        atomic_write_text(osp.join(self.work_dir, name), self.cfg.pretty_text)
+
+    # ------------------------------------------------------------- loading
+    def load_or_resume(self) -> None:
+        """mmengine's ``load_or_resume``, verifying the file first.
+
+        * plain resume (``resume=True``, no ``load_from``): the checkpoint
+          ``last_checkpoint`` names (relative to the work dir; an absolute
+          path from another place maps to this folder), or -- when it is
+          missing, truncated or corrupt -- the newest complete
+          ``epoch_N.pth`` with one log line saying so
+          (:func:`~stftbox.engine.checkpoint_files.find_resumable_checkpoint`);
+        * ``load_from`` (with or without resume): a local file that is
+          missing or not complete stops with one line.
+
+        Raises:
+            stftbox.utils.CheckpointError: no complete checkpoint to
+                resume from, or a damaged ``load_from``.
+        """
+        if self._has_loaded:
+            return None
+        from stftbox.utils.safe_load import CheckpointError
+        if self._resume and self._load_from is None:
+            found = find_resumable_checkpoint(
+                self.work_dir, log=lambda m: self.logger.warning(m))
+            if found is not None:
+                self._load_from = found
+        elif self._load_from is not None and '://' not in str(
+                self._load_from):
+            problem = checkpoint_problem(str(self._load_from))
+            if problem:
+                what = 'resume' if self._resume else 'load_from'
+                raise CheckpointError(f'{what}: {self._load_from} is '
+                                      f'{problem}')
+        return super().load_or_resume()
+
+    def resume(self, filename, resume_optimizer=True,
+               resume_param_scheduler=True, map_location='default'):
+        """mmengine's ``resume``; the parameter schedulers then run with
+        the config's settings (:func:`apply_config_schedule`): a changed
+        ``gamma``/``end``/``milestones`` is applied and said in one line,
+        never silently replaced by the checkpoint's.
+
+        Raises:
+            ResumeConfigError: the config has another number of schedulers,
+                or scheduler types, than the checkpoint.
+        """
+        wanted = scheduler_settings(self.param_schedulers)
+        super().resume(filename, resume_optimizer=resume_optimizer,
+                       resume_param_scheduler=resume_param_scheduler,
+                       map_location=map_location)
+        if resume_param_scheduler and wanted is not None:
+            line = apply_config_schedule(self.param_schedulers, wanted,
+                                         self._resumed_scheduler_states)
+            if line:
+                self.logger.warning(line)
+
+    def load_checkpoint(self, filename, map_location='cpu', strict=False,
+                        revise_keys=[(r'^module.', '')]):  # noqa: B006
+        checkpoint = super().load_checkpoint(
+            filename, map_location=map_location, strict=strict,
+            revise_keys=revise_keys)
+        self._resumed_scheduler_states = checkpoint.get('param_schedulers')
+        return checkpoint
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         logger = super().build_logger(log_level, log_file, **kwargs)
