@@ -114,7 +114,7 @@ def file_class_note(features, class_names, model) -> str:
 
 def main(argv=None):
     from stftbox.datasets import DatasetError
-    from stftbox.utils import CheckpointError, DownloadError, ModelZooError
+    from stftbox.fileio import CheckpointError, DownloadError, ModelZooError
     from stftbox.apis.inference import load_clip_features
     args = parse_args(argv)
     # the class-name encoder loads from a local folder: no progress bar

@@ -14,12 +14,12 @@ def test_session_home_is_temporary():
     assert osp.commonpath([home, tempfile.gettempdir()]) == \
         tempfile.gettempdir()
     assert osp.basename(home).startswith('stftbox-home-')
-    from stftbox.utils import get_cache_dir
+    from stftbox.fileio import get_cache_dir
     assert get_cache_dir() == osp.abspath(home)
 
 
 def test_surrogate_config_data_root_is_in_the_home(monkeypatch, tmp_path):
-    from stftbox.apis import load_config
+    from stftbox.engine import load_config
     monkeypatch.setenv('STFTBOX_HOME', str(tmp_path))
     monkeypatch.chdir(tmp_path)  # another working directory
     cfg = load_config(osp.join(REPO, 'configs', 'stft_demo.py'))

@@ -24,11 +24,11 @@ except ImportError:  # running from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # no torch here: `list` and `render` print tables (torch only for `verify`)
-from stftbox.utils import (DownloadError, ModelZooError, get_checkpoint_dir,
-                           get_entry, load_model_zoo,
-                           render_model_zoo_markdown, sha256_file,
-                           zoo_download_url)
-from stftbox.utils.download import download
+from stftbox.fileio import (DownloadError, ModelZooError, get_checkpoint_dir,
+                            get_entry, load_model_zoo,
+                            render_model_zoo_markdown, sha256_file,
+                            zoo_download_url)
+from stftbox.fileio.download import download
 
 
 def _fmt(value):
@@ -87,7 +87,7 @@ def cmd_verify(args, zoo):
     else:
         print(f'{entry["name"]}: no SHA-256 in the zoo (status '
               f'{entry["status"]}); checking loadability only')
-    from stftbox.utils import CheckpointError, safe_torch_load
+    from stftbox.fileio import CheckpointError, safe_torch_load
     try:
         checkpoint = safe_torch_load(path)
     except CheckpointError as exc:
@@ -114,7 +114,7 @@ def cmd_render(args, zoo):
         print(f'{target} is up to date')
         return 0
     if args.output:
-        from stftbox.utils.atomic_io import atomic_write_text
+        from stftbox.fileio.atomic_io import atomic_write_text
         atomic_write_text(args.output, text)
     else:
         sys.stdout.write(text)

@@ -16,10 +16,10 @@ import sys
 
 from mmengine.config import DictAction
 
-from stftbox.apis import (ConfigCheckError, check_config, check_data,
-                          load_config, print_scores,
-                          register_all_modules)
-from stftbox.apis.protocol import run_protocol
+from stftbox.engine import (ConfigCheckError, check_config, check_data,
+                            load_config, print_scores)
+from stftbox.apis import register_all_modules
+from stftbox.engine.protocol import run_protocol
 from stftbox.datasets import DatasetError
 
 

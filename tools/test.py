@@ -18,15 +18,17 @@ import sys
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from stftbox.apis import (ConfigCheckError, build_runner, check_config,
-                          check_data, load_config, print_scores,
-                          register_all_modules, setup_cpu_distributed)
-from stftbox.apis.test_outputs import (add_results_dumper, finish_results,
+from stftbox.engine import (ConfigCheckError, build_runner, check_config,
+                            check_data, load_config, print_scores,
+                            setup_cpu_distributed)
+from stftbox.apis import register_all_modules
+from stftbox.engine.test_outputs import (add_results_dumper, finish_results,
                                        results_file_arg)
 from stftbox.datasets import DatasetError
-from stftbox.utils import (CheckpointError, DownloadError, ModelZooError,
-                           dump_json_atomic, load_checkpoint_safely,
-                           resolve_checkpoint, safe_torch_load)
+from stftbox.fileio import (CheckpointError, DownloadError, ModelZooError,
+                            dump_json_atomic, load_checkpoint_safely,
+                            resolve_checkpoint, safe_torch_load)
+from stftbox.utils import tune_if_requested
 
 
 def parse_args():
@@ -42,6 +44,10 @@ def parse_args():
     parser.add_argument('--mirror', help='base URL that hosts the model-zoo '
                         'checkpoint files under their zoo file names '
                         '(default: $STFTBOX_MIRROR)')
+    parser.add_argument('--tune-malloc', action='store_true',
+                        help='keep freed large tensors in the heap (glibc '
+                        'mallopt, process-wide; faster CPU steps at paper '
+                        'widths; also STFTBOX_MALLOC_TUNING=1)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'test_dataloader.dataset.data_root=/path/UCF')
@@ -69,6 +75,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    tune_if_requested(args.tune_malloc)
     register_all_modules()
     try:
         cfg = load_config(args.config, args.cfg_options)

@@ -53,8 +53,8 @@ def init_model(config, checkpoint: Optional[str] = None,
         config (str | os.PathLike | mmengine.Config): config file or object.
         checkpoint (str, optional): local file, ``http(s)://`` URL or
             model-zoo name (resolved with
-            :func:`stftbox.utils.resolve_checkpoint`, loaded weights-only
-            with :func:`stftbox.utils.load_checkpoint_safely`, strict).
+            :func:`stftbox.fileio.resolve_checkpoint`, loaded weights-only
+            with :func:`stftbox.fileio.load_checkpoint_safely`, strict).
             ``None``: randomly initialised weights.
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
         cfg_options (dict, optional): ``Config.merge_from_dict`` overrides.
@@ -72,14 +72,14 @@ def init_model(config, checkpoint: Optional[str] = None,
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
         TypeError: ``config`` is neither a path nor a Config.
-        stftbox.utils.CheckpointError: not a checkpoint, refused pickled
+        stftbox.fileio.CheckpointError: not a checkpoint, refused pickled
             global, or weights that do not fit the model (names the keys).
     """
     from mmengine.config import Config
 
     from stftbox.registry import MODELS
-    from stftbox.utils import load_checkpoint_safely, resolve_checkpoint
-    from .setup_env import register_all_modules
+    from stftbox.fileio import load_checkpoint_safely, resolve_checkpoint
+    from stftbox.engine.setup_env import register_all_modules
 
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):
@@ -477,7 +477,7 @@ def project_class_embeddings(model, class_embeddings: ArrayLike
 
 def inference_model(model, audio, video=None,
                     class_names: Optional[Sequence[str]] = None,
-                    topk: int = 5,
+                    topk: Optional[int] = None,
                     class_embeddings: Optional[ArrayLike] = None,
                     beta: Optional[float] = None,
                     batch_size: int = 256) -> Union[Dict, List[Dict]]:
@@ -500,8 +500,9 @@ def inference_model(model, audio, video=None,
             class embedding in the checkpoint's dataset meta (for the
             benchmark splits: every class the split lists, i.e. the seen
             and the unseen test classes).
-        topk (int): how many ranked classes to return; more than ``C``
-            candidates gives ``C`` with a ``UserWarning`` saying so.
+        topk (int, optional): how many ranked classes to return; more
+            than the ``C`` candidates gives ``C`` with a ``UserWarning``
+            saying so. Default (None): 5, or ``C`` if fewer, silently.
         class_embeddings (array, optional): ``[C, D_t]`` class embeddings
             to use instead of encoding names (e.g. word2vec vectors for a
             model trained on them); ``class_names`` then label the rows
@@ -534,6 +535,8 @@ def inference_model(model, audio, video=None,
         ClassNameEncoderError: names given for a word2vec model without
             ``class_embeddings``.
     """
+    asked = topk is not None
+    topk = 5 if topk is None else topk
     if int(topk) < 1:
         raise ValueError(f'topk must be >= 1, got {topk}')
     clip_names = None
@@ -577,7 +580,7 @@ def inference_model(model, audio, video=None,
     _, dist, single = _forward_clips(model, audio, video, batch_size, cls)
     seen = seen_mask(model, class_names)
     k = min(int(topk), len(class_names))
-    if k < int(topk):
+    if asked and k < int(topk):
         warnings.warn(f'topk={int(topk)} but there are only '
                       f'{len(class_names)} candidate classes: ranking all '
                       f'{len(class_names)}', UserWarning, stacklevel=2)

@@ -108,7 +108,7 @@ def in_stftbox_cache(path: str) -> bool:
     """Whether ``path`` (``~`` expanded, links resolved) lies inside the
     stftbox cache (``$STFTBOX_HOME``, default ``~/.cache/stftbox``), the only
     place where generated (``prepare``) data is ever made."""
-    from stftbox.utils import get_cache_dir
+    from stftbox.fileio import get_cache_dir
     home = osp.realpath(get_cache_dir())
     real = osp.realpath(osp.expanduser(str(path)))
     return real == home or real.startswith(home.rstrip(os.sep) + os.sep)

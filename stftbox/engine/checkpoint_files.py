@@ -4,7 +4,7 @@ or written half.
 * :func:`atomic_checkpoint_saving`: inside it, every checkpoint mmengine's
   ``Runner.save_checkpoint`` writes to a local folder goes to a temporary
   file first and is renamed to its final name when complete
-  (:mod:`stftbox.utils.atomic_io`), so a process killed or a disk that fills
+  (:mod:`stftbox.fileio.atomic_io`), so a process killed or a disk that fills
   up while ``epoch_N.pth`` is (re)written leaves the previous file, never a
   truncated one.
 * :func:`checkpoint_problem`: why a file cannot be loaded (missing,
@@ -25,7 +25,7 @@ import re
 import zipfile
 from typing import Callable, Iterator, List, Optional, Tuple
 
-from stftbox.utils.atomic_io import atomic_write
+from stftbox.fileio.atomic_io import atomic_write
 
 __all__ = ['atomic_checkpoint_saving', 'checkpoint_problem', 'relative_to',
            'local_path', 'numbered_checkpoints', 'find_resumable_checkpoint',
@@ -185,7 +185,7 @@ def find_resumable_checkpoint(work_dir: str,
         stftbox.utils.CheckpointError: a record or checkpoints exist but
             none is complete (one line naming the files and what is wrong).
     """
-    from stftbox.utils.safe_load import CheckpointError
+    from stftbox.fileio.safe_load import CheckpointError
     record = osp.join(work_dir, LAST_CHECKPOINT)
     named, why = None, None
     if osp.isfile(record):

@@ -1,18 +1,14 @@
 """``StftboxRunner``: mmengine's Runner with a quiet console."""
-import contextlib
 import copy
 import inspect
 import logging
 import os.path as osp
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
-from mmengine.fileio import FileClient
-from mmengine.hooks import checkpoint_hook as _mm_checkpoint_hook
 from mmengine.runner import Runner
-from mmengine.runner import checkpoint as _mm_checkpoint
 
 from stftbox.registry import RUNNERS
-from stftbox.utils.atomic_io import atomic_write_text
+from stftbox.fileio.atomic_io import atomic_write_text
 from .checkpoint_files import (atomic_checkpoint_saving, checkpoint_problem,
                                find_resumable_checkpoint)
 
@@ -36,42 +32,28 @@ class FileOnlyStartupFilter(logging.Filter):
         return not msg.startswith(STARTUP_DUMP_PREFIXES)
 
 
-class _FileClientOnRequest:
-    """``FileClient`` for mmengine's checkpoint code that creates one only
-    when ``file_client_args`` are given (then it is mmengine's own)."""
-
-    def __new__(cls, *args, **kwargs):
-        return FileClient(*args, **kwargs)
-
-    @staticmethod
-    def infer_client(file_client_args=None, uri=None):
-        if file_client_args is None:
-            return None
-        return FileClient.infer_client(file_client_args, uri)
+#: starts of the deprecation notes that mmengine 0.10 logs whenever its
+#: checkpoint code creates the (unused, when ``file_client_args`` is None)
+#: ``FileClient``: ``CheckpointHook.before_train`` and ``save_checkpoint``
+DEPRECATION_NOTE_PREFIXES = (
+    '"FileClient" will be deprecated in future',
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+)
 
 
-@contextlib.contextmanager
-def file_client_on_request() -> Iterator[None]:
-    """Inside, mmengine's ``CheckpointHook.before_train`` and
-    ``save_checkpoint`` build no ``FileClient`` unless ``file_client_args``
-    are given.
+class MMEngineDeprecationFilter(logging.Filter):
+    """Drops mmengine's ``FileClient`` / ``HardDiskBackend`` deprecation
+    notes (:data:`DEPRECATION_NOTE_PREFIXES`); every other record passes.
 
-    mmengine 0.10 creates a deprecated ``FileClient`` there in any case
-    (kept for backward compatibility, unused when ``file_client_args`` is
-    None: the files go through ``get_file_backend(path, backend_args)``);
-    creating it logs ``"FileClient" will be deprecated`` and
-    ``"HardDiskBackend" is the alias of "LocalBackend"`` in every run that
-    saves a checkpoint.
+    mmengine 0.10 builds a deprecated ``FileClient`` in its checkpoint code
+    in any case (kept for backward compatibility; the files go through
+    ``get_file_backend(path, backend_args)``), so every run that saves a
+    checkpoint logged both notes, which the user can do nothing about.
     """
-    modules = (_mm_checkpoint_hook, _mm_checkpoint)
-    saved = [m.FileClient for m in modules]
-    try:
-        for m in modules:
-            m.FileClient = _FileClientOnRequest
-        yield
-    finally:
-        for m, value in zip(modules, saved):
-            m.FileClient = value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.msg if isinstance(record.msg, str) else ''
+        return not msg.startswith(DEPRECATION_NOTE_PREFIXES)
 
 
 class ResumeConfigError(ValueError):
@@ -192,9 +174,9 @@ class StftboxRunner(Runner):
     console keeps everything else at ``log_level`` (training progress,
     validation results, warnings). Selected by ``runner_type =
     'StftboxRunner'`` (``configs/_base_/default_runtime.py``) and built with
-    :func:`stftbox.apis.build_runner`. Checkpoints are written without
-    mmengine's deprecated ``FileClient`` (:func:`file_client_on_request`),
-    so its deprecation warnings do not appear. Checkpoints are written
+    :func:`stftbox.engine.build_runner`. mmengine's deprecation notes on
+    its own ``FileClient`` are dropped by a log filter
+    (:class:`MMEngineDeprecationFilter`). Checkpoints are written
     atomically; ``--resume`` verifies the file and falls back to the newest
     complete checkpoint (:meth:`load_or_resume`); a resumed run follows the
     config's schedule (:meth:`resume`). A dataloader with
@@ -213,12 +195,8 @@ class StftboxRunner(Runner):
             drop_persistence_without_workers(dataloader), seed=seed,
             diff_rank_seed=diff_rank_seed)
 
-    def train(self):
-        with file_client_on_request():
-            return super().train()
-
     def save_checkpoint(self, *args, **kwargs):
-        with file_client_on_request(), atomic_checkpoint_saving():
+        with atomic_checkpoint_saving():
             return super().save_checkpoint(*args, **kwargs)
 
     def dump_config(self) -> None:
@@ -247,12 +225,12 @@ class StftboxRunner(Runner):
           missing or not complete stops with one line.
 
         Raises:
-            stftbox.utils.CheckpointError: no complete checkpoint to
+            stftbox.fileio.CheckpointError: no complete checkpoint to
                 resume from, or a damaged ``load_from``.
         """
         if self._has_loaded:
             return None
-        from stftbox.utils.safe_load import CheckpointError
+        from stftbox.fileio.safe_load import CheckpointError
         if self._resume and self._load_from is None:
             found = find_resumable_checkpoint(
                 self.work_dir, log=lambda m: self.logger.warning(m))
@@ -298,6 +276,9 @@ class StftboxRunner(Runner):
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         logger = super().build_logger(log_level, log_file, **kwargs)
+        if not any(isinstance(f, MMEngineDeprecationFilter)
+                   for f in logger.filters):
+            logger.addFilter(MMEngineDeprecationFilter())
         for handler in logger.handlers:
             console = (isinstance(handler, logging.StreamHandler)
                        and not isinstance(handler, logging.FileHandler))

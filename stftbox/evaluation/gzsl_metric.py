@@ -244,6 +244,6 @@ class GZSLMetric(BaseMetric):
         per_class = {(names[c] if names else str(c)): 100.0 * acc
                      for c, acc in sorted(scores['per_class'].items())}
         mkdir_or_exist(osp.dirname(osp.abspath(self.per_class_file)))
-        from stftbox.utils.atomic_io import dump_json_atomic
+        from stftbox.fileio.atomic_io import dump_json_atomic
         dump_json_atomic(dict(metrics=metrics, per_class_accuracy=per_class),
                          self.per_class_file)

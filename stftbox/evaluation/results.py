@@ -102,7 +102,7 @@ def dump_results(results: dict, path: str) -> str:
     """Write ``results`` to ``path`` atomically (a temporary file in the
     same folder, then ``os.replace``): a file under ``path`` is always
     complete. Returns the absolute path."""
-    from stftbox.utils.atomic_io import atomic_write
+    from stftbox.fileio.atomic_io import atomic_write
     path = osp.abspath(path)
     with atomic_write(path, 'wb') as f:
         pickle.dump(results, f, protocol=4)

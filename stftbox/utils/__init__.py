@@ -1,49 +1,6 @@
-"""Utilities: safe (weights-only) checkpoint loading, verified resumable
-downloads, the model zoo and the AV-GZSL feature archive helpers."""
-from .avgzsl_layout import (AVGZSL_FEATURE_BASE_URL, LayoutReport,
-                            UnsafeArchiveError, check_avgzsl_layout,
-                            feature_archive_name, feature_archive_url,
-                            safe_extract_zip)
-from .atomic_io import (atomic_write, atomic_write_bytes, atomic_write_text,
-                        dump_json_atomic)
-from .cpu_allocator import ALLOCATOR_ENV, tune_cpu_allocator
-from .body_check import BodyError, check_body, describe_body
-from .download import (BadBodyError, ChecksumError, DownloadError, apply_mirror, download,
-                       get_cache_dir, get_checkpoint_dir, get_mirror,
-                       resolve_checkpoint, resolve_load_from,
-                       zoo_download_url)
-from .hashing import normalize_sha256, sha256_file, state_dict_sha256
-from .model_zoo import (ModelZooError, get_entry, load_model_zoo,
-                        parse_model_zoo_markdown, render_model_zoo_markdown)
+"""Generic helpers that know nothing of stftbox's models, data or files:
+CPU allocator tuning and progress bars."""
+from .cpu_allocator import ALLOCATOR_ENV, tune_cpu_allocator, tune_if_requested
+from .progress import track
 
-#: names of :mod:`.safe_load`, imported on first use: it imports torch
-#: (~4 s, ~600 MB), which e.g. ``tools/model_zoo.py list`` does not need
-_LAZY = {name: 'safe_load' for name in (
-    'SAFE_GLOBAL_NAMES', 'CheckpointError', 'get_state_dict',
-    'load_checkpoint_safely', 'register_safe_globals', 'safe_globals_list',
-    'safe_torch_load')}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-        module = importlib.import_module(f'.{_LAZY[name]}', __name__)
-        return getattr(module, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-
-
-__all__ = [
-    'tune_cpu_allocator', 'ALLOCATOR_ENV', 'atomic_write',
-    'atomic_write_bytes', 'atomic_write_text', 'dump_json_atomic',
-    'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
-    'safe_torch_load', 'load_checkpoint_safely', 'get_state_dict',
-    'CheckpointError', 'BadBodyError', 'BodyError', 'check_body',
-    'describe_body', 'download', 'DownloadError', 'ChecksumError',
-    'get_cache_dir', 'get_checkpoint_dir', 'get_mirror', 'apply_mirror',
-    'resolve_checkpoint', 'resolve_load_from', 'zoo_download_url',
-    'sha256_file', 'state_dict_sha256', 'normalize_sha256', 'load_model_zoo', 'get_entry', 'ModelZooError',
-    'render_model_zoo_markdown', 'parse_model_zoo_markdown',
-    'AVGZSL_FEATURE_BASE_URL', 'feature_archive_name', 'feature_archive_url',
-    'safe_extract_zip', 'UnsafeArchiveError', 'check_avgzsl_layout',
-    'LayoutReport'
-]
+__all__ = ['tune_cpu_allocator', 'ALLOCATOR_ENV', 'tune_if_requested', 'track']

@@ -1,79 +1,124 @@
-"""Progress bars for the long steps (feature-cache conversion, surrogate
-generation, archive extraction, evaluation).
+"""Progress bars: the one mechanism of stftbox, ``tqdm``. Downloads
+(bytes), feature-cache conversion, surrogate generation, archive
+extraction and evaluation (items) all draw their bar with
+:func:`progress_bar` or :func:`track`.
 
-On a terminal: mmengine's ``ProgressBar`` (one line redrawn with ``\\r``).
-When the stream is not a terminal (a pipe, ``nohup``, ``> log``, slurm's
-output file) redraws would fill the file, so :class:`PlainProgress` writes
-one plain line when the work is done instead.
+On a terminal the bar is redrawn in place (``\r``). When the stream is not
+a terminal (a pipe, ``nohup``, ``> log``, slurm's output file) redraws would
+fill the file, so :class:`PlainProgress` writes one plain line when the bar
+closes instead.
 """
+import contextlib
 import sys
 import time
 from typing import Iterable, Iterator, Optional, TypeVar
 
 T = TypeVar('T')
 
-__all__ = ['is_terminal', 'PlainProgress', 'progress_bar', 'track']
-
 
 def is_terminal(stream) -> bool:
     """True when ``stream`` is attached to a terminal (``isatty()``)."""
     try:
         return bool(stream.isatty())
-    except (AttributeError, ValueError):  # no isatty / closed stream
+    except (AttributeError, ValueError):  # no isatty / a closed stream
         return False
 
 
-class PlainProgress:
-    """A progress counter for non-terminal output: no redraws; one line
-    ``done/total, rate, elapsed`` when the last item is done.
+def _scaled(n: float, unit: str) -> str:
+    if unit != 'B':
+        return f'{n:.4g}'
+    for prefix in ('', 'k', 'M', 'G', 'T'):
+        if abs(n) < 1024 or prefix == 'T':
+            return f'{n:.1f}{prefix}'
+        n /= 1024.0
 
-    Has the attributes of mmengine's ``ProgressBar`` that stftbox uses
-    (``update()``, ``completed``, ``task_num``, ``file``).
+
+class PlainProgress:
+    """The part of ``tqdm``'s interface stftbox uses (``update``, ``n``,
+    ``total``, ``close``, context manager) without redraws: one line
+    ``[desc: ]done/total [elapsed, rate unit/s]`` when it closes.
 
     Args:
-        task_num (int): number of items.
+        total (int, optional): number of units.
+        initial (int): units already done.
+        desc (str, optional): prefix of the line.
+        unit (str): unit name (``'B'``: bytes, scaled binary).
         file: output stream.
     """
 
-    def __init__(self, task_num: int, file=None) -> None:
-        self.task_num = int(task_num)
+    def __init__(self, total=None, initial=0, desc=None, unit='it',
+                 file=None):
+        self.total, self.n = total, int(initial)
+        self.desc, self.unit = desc, unit
         self.file = file or sys.stdout
-        self.completed = 0
+        self._initial = self.n
         self._start = time.perf_counter()
+        self._closed = False
 
-    def update(self, num_tasks: int = 1) -> None:
-        self.completed += num_tasks
-        if self.completed == self.task_num:
-            elapsed = max(time.perf_counter() - self._start, 1e-9)
-            self.file.write(f'{self.completed}/{self.task_num}, '
-                            f'{self.completed / elapsed:.1f} task/s, '
-                            f'elapsed: {elapsed:.0f}s')
-            self.file.flush()
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        sec = max(time.perf_counter() - self._start, 1e-9)
+        rate = (self.n - self._initial) / sec
+        done = _scaled(self.n, self.unit)
+        total = '?' if self.total is None else _scaled(self.total, self.unit)
+        prefix = f'{self.desc}: ' if self.desc else ''
+        self.file.write(f'{prefix}{done}/{total} [{sec:.0f}s, '
+                        f'{_scaled(rate, self.unit)}{self.unit}/s]\n')
+        self.file.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
-def progress_bar(total: int, file=None):
-    """mmengine's ``ProgressBar`` on a terminal, else :class:`PlainProgress`.
+def progress_bar(total: Optional[int], initial: int = 0,
+                 desc: Optional[str] = None, unit: str = 'it',
+                 file=None, enabled: bool = True, unit_scale: bool = False):
+    """A ``tqdm`` bar (``done/total [elapsed<ETA, rate]``, redrawn in one
+    line, ended by a newline when closed), or a no-op context when
+    ``enabled`` is False.
 
     Args:
-        total (int): number of items.
-        file: stream (default ``sys.stdout``).
+        total (int, optional): number of units; None: unknown.
+        initial (int): units already done (e.g. a resumed download).
+        desc (str, optional): prefix of the bar.
+        unit (str): unit name (``'it'`` items, ``'B'`` bytes).
+        file: stream (default ``sys.stdout`` for items, ``sys.stderr``
+            for bytes, as tqdm).
+        enabled (bool): False: return ``contextlib.nullcontext(None)``.
+        unit_scale (bool): scale the unit (kB, MB, ...; binary for bytes).
 
     Returns:
-        an object with ``update()``, ``completed``, ``task_num``, ``file``;
-        the caller ends the line with ``file.write('\\n')``.
+        ``tqdm`` (use as a context manager; ``.update(n)``) on a terminal,
+        :class:`PlainProgress` (no redraws, one line at the end) on any
+        other stream, or a null context yielding None.
     """
-    stream = file or sys.stdout
-    if is_terminal(stream):
-        from mmengine.utils import ProgressBar
-        return ProgressBar(int(total), file=stream)
-    return PlainProgress(int(total), file=stream)
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from tqdm import tqdm
+    if file is None:
+        file = sys.stderr if unit == 'B' else sys.stdout
+    if not is_terminal(file):
+        return PlainProgress(total, initial=initial, desc=desc, unit=unit,
+                             file=file)
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit,
+                unit_scale=unit_scale,
+                unit_divisor=1024 if unit == 'B' else 1000,
+                file=file, dynamic_ncols=True, leave=True)
 
 
 def track(iterable: Iterable[T], total: Optional[int] = None,
           enabled: bool = True, file=None) -> Iterator[T]:
-    """Yield the items of ``iterable`` while :func:`progress_bar` shows
-    ``done/total`` (on a terminal: the rate and ETA on one line redrawn with
-    ``\\r``; otherwise one plain line at the end).
+    """Yield the items of ``iterable`` while a :func:`progress_bar` shows
+    ``done/total``, the rate and the ETA.
 
     Args:
         iterable: the work items.
@@ -89,13 +134,7 @@ def track(iterable: Iterable[T], total: Optional[int] = None,
         return
     if total is None:
         total = len(iterable)  # type: ignore[arg-type]
-    stream = file or sys.stdout
-    bar = progress_bar(int(total), file=stream)
-    try:
+    with progress_bar(int(total), file=file) as bar:
         for item in iterable:
             yield item
-            bar.update()
-    finally:
-        if is_terminal(stream) or bar.completed == bar.task_num:
-            stream.write('\n')
-        stream.flush()
+            bar.update(1)

@@ -16,7 +16,7 @@ from stftbox.apis.inference import (ClassNameEncoderError, embed_clips,
 from stftbox.datasets import DatasetError
 from stftbox.datasets.class_splits import read_w2v_names
 from stftbox.datasets.surrogate import bundled_class_split_dir
-from stftbox.utils import CheckpointError, safe_torch_load
+from stftbox.fileio import CheckpointError, safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'stft_demo.py')

@@ -11,7 +11,7 @@ from stftbox.engine.checkpoint_files import (atomic_checkpoint_saving,
                                              find_resumable_checkpoint,
                                              local_path, relative_to,
                                              write_last_checkpoint)
-from stftbox.utils import CheckpointError
+from stftbox.fileio import CheckpointError
 
 
 def save(path, value=1.0):

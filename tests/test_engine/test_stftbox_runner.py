@@ -1,15 +1,11 @@
-"""StftboxRunner's console filter and its checkpoint saving without
-mmengine's deprecated FileClient."""
+"""StftboxRunner's console filter and the log filter of mmengine's
+FileClient deprecation notes."""
 import logging
 
 import pytest
 
-from mmengine.fileio import FileClient
-from mmengine.hooks import checkpoint_hook
-from mmengine.runner import checkpoint
-
 from stftbox.engine.runner import (FileOnlyStartupFilter,
-                                   file_client_on_request)
+                                   MMEngineDeprecationFilter)
 
 
 def _record(msg):
@@ -32,18 +28,45 @@ def test_filter_drops_only_the_startup_dump():
     assert f.filter(_record(RuntimeError('not a str')))
 
 
-def test_file_client_on_request():
-    with file_client_on_request():
-        # what mmengine 0.10 calls in CheckpointHook.before_train and in
-        # save_checkpoint with file_client_args=None
-        assert checkpoint_hook.FileClient.infer_client(None, '/tmp/x') is None
-        assert checkpoint.FileClient.infer_client(None, '/tmp/x') is None
-        # with arguments it is mmengine's own client
-        client = checkpoint.FileClient.infer_client(dict(backend='disk'),
-                                                    '/tmp/x')
-        assert isinstance(client, FileClient)
-    assert checkpoint_hook.FileClient is FileClient
-    assert checkpoint.FileClient is FileClient
+def test_deprecation_filter_drops_only_the_file_client_notes():
+    f = MMEngineDeprecationFilter()
+    for note in ('"FileClient" will be deprecated in future. Please use io',
+                 '"HardDiskBackend" is the alias of "LocalBackend" and the '
+                 'former will be deprecated in future.'):
+        assert not f.filter(_record(note))
+    assert f.filter(_record('"file_client_args" will be deprecated in'))
+    assert f.filter(_record('FileClient'))
+
+
+def test_runner_logger_drops_the_notes_mmengine_logs(tmp_path):
+    """Creating mmengine's FileClient (as its checkpoint code does) logs
+    the notes to the current logger; the runner's logger drops them and
+    keeps other warnings."""
+    from mmengine.fileio import FileClient
+    from mmengine.logging import print_log
+
+    from stftbox.engine.runner import StftboxRunner
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    stub = StftboxRunner.__new__(StftboxRunner)  # no config needed
+    stub._experiment_name = 'stftbox_filter_test'
+    stub._log_dir = str(tmp_path)
+    logger = stub.build_logger(log_file=str(tmp_path / 'x.log'))
+    logger.addHandler(Keep())
+    FileClient(backend='disk')  # logs both notes in mmengine 0.10
+    print_log('another warning', logger='current', level=logging.WARNING)
+    assert records == ['another warning']
+    # control: without the filter the same call logs both notes
+    for f in [f for f in logger.filters
+              if isinstance(f, MMEngineDeprecationFilter)]:
+        logger.removeFilter(f)
+    FileClient(backend='disk')
+    assert len(records) == 2  # the backend instance is cached by now
+    assert records[1].startswith('"FileClient" will be deprecated')
 
 
 def test_no_workers_drops_persistence():

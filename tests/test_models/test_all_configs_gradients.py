@@ -13,7 +13,8 @@ import os.path as osp
 import pytest
 import torch
 
-from stftbox.apis import load_config, register_all_modules
+from stftbox.engine import load_config
+from stftbox.apis import register_all_modules
 from stftbox.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

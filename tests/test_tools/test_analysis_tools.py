@@ -16,7 +16,7 @@ from PIL import Image
 from stftbox.evaluation import gzsl_scores
 from stftbox.evaluation.result_plots import DPI, FIGURE_SIZES
 from stftbox.evaluation.results import load_results, per_class_rows
-from stftbox.utils import safe_torch_load
+from stftbox.fileio import safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'stft_demo.py')

@@ -11,9 +11,10 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
-from stftbox.apis import build_runner, register_all_modules
+from stftbox.apis import register_all_modules
+from stftbox.engine import build_runner
 from stftbox.engine.hooks import MetricKeyError
-from stftbox.utils import CheckpointError, safe_torch_load
+from stftbox.fileio import CheckpointError, safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -32,8 +32,8 @@ def test_list_does_not_import_torch():
 
 
 def test_checkpoint_names_still_import_on_demand():
-    import stftbox.utils as utils
-    assert utils.CheckpointError.__module__ == 'stftbox.utils.safe_load'
+    import stftbox.fileio as utils
+    assert utils.CheckpointError.__module__ == 'stftbox.fileio.safe_load'
     assert callable(utils.safe_torch_load)
     try:
         utils.no_such_name  # noqa: B018

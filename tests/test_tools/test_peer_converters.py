@@ -16,7 +16,7 @@ from stftbox.models.converters import (PeerCheckpointError,
                                        convert_peer_checkpoint,
                                        convert_tcaf_state)
 from stftbox.registry import MODELS
-from stftbox.utils import load_checkpoint_safely, safe_torch_load
+from stftbox.fileio import load_checkpoint_safely, safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FIXTURES = osp.join(REPO, 'tests', 'data', 'peer_fixtures')

@@ -8,8 +8,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from stftbox.apis import register_all_modules, run_protocol
-from stftbox.utils import safe_torch_load, state_dict_sha256
+from stftbox.apis import register_all_modules
+from stftbox.engine import run_protocol
+from stftbox.fileio import safe_torch_load, state_dict_sha256
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -114,7 +114,7 @@ def test_vis_backend_tensorboard(surrogate_root, tmp_path):
 def test_set_vis_backend_and_missing_package(monkeypatch):
     from mmengine.config import Config
 
-    from stftbox.apis import runtime, set_vis_backend
+    from stftbox.engine import runtime, set_vis_backend
     cfg = Config(dict(visualizer=dict(type='Visualizer', vis_backends=[
         dict(type='LocalVisBackend')])))
     set_vis_backend(cfg, 'local')
@@ -141,7 +141,7 @@ def test_cfg_options_dict_literals_build_a_visualizer(tmp_path):
     from mmengine.config import DictAction
     from mmengine.visualization import Visualizer
 
-    from stftbox.apis.cli import parse_literals
+    from stftbox.engine.cli import parse_literals
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args([

@@ -9,9 +9,9 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from stftbox.apis import (ConfigCheckError, check_config,
-                          register_all_modules)
-from stftbox.utils import safe_torch_load
+from stftbox.engine import ConfigCheckError, check_config
+from stftbox.apis import register_all_modules
+from stftbox.fileio import safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -7,9 +7,10 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from stftbox.apis import register_all_modules, run_protocol
-from stftbox.apis.protocol import stage2_config
-from stftbox.utils import safe_torch_load, sha256_file
+from stftbox.apis import register_all_modules
+from stftbox.engine import run_protocol
+from stftbox.engine.protocol import stage2_config
+from stftbox.fileio import safe_torch_load, sha256_file
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 
-from stftbox.utils import safe_torch_load
+from stftbox.fileio import safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCORE_ROW = re.compile(r'^\s*([\d.]+) \|\s+([\d.]+) \|\s+([\d.]+) \|\s+'

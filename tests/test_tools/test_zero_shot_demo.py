@@ -77,7 +77,7 @@ def test_zero_shot_demo_missing_file(tmp_path):
 
 
 def test_zero_shot_demo_says_beta_topk_and_missing_class(surrogate_root):
-    from stftbox.utils import safe_torch_load
+    from stftbox.fileio import safe_torch_load
     beta = safe_torch_load(CKPT)['meta']['calibration']['beta']
     feats = osp.join(surrogate_root, 'features', 'surrogate_temporal',
                      'audio', 'stage_2_test_unseen', 'PlayingSitar.pkl')

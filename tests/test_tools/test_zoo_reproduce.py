@@ -21,11 +21,12 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from stftbox.apis import register_all_modules, run_protocol
-from stftbox.apis.run_env import environment_mismatch, run_environment
+from stftbox.apis import register_all_modules
+from stftbox.engine import run_protocol
+from stftbox.engine.run_env import environment_mismatch, run_environment
 from stftbox.datasets import make_surrogate_avgzsl
-from stftbox.utils import (get_entry, load_checkpoint_safely,
-                           safe_torch_load, state_dict_sha256)
+from stftbox.fileio import (get_entry, load_checkpoint_safely, safe_torch_load,
+                            state_dict_sha256)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NAME = 'stft_demo_ucf_surrogate'

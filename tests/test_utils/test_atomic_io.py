@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from stftbox.utils.atomic_io import (atomic_write, atomic_write_bytes,
+from stftbox.fileio.atomic_io import (atomic_write, atomic_write_bytes,
                                      dump_json_atomic)
 
 

@@ -6,7 +6,7 @@
 
 Runs the two-stage protocol with exactly the code path of the documented
 command ``python tools/run_protocol.py CONFIG [--threads N]``
-(:func:`stftbox.apis.run_protocol`) in a *fresh* work dir (an existing one
+(:func:`stftbox.engine.run_protocol`) in a *fresh* work dir (an existing one
 is refused: its stage-1/2 checkpoints may come from older code), keeps only
 the stage-2 weights and meta (calibration beta, epochs) of the final
 checkpoint, writes it to checkpoints/<name>.pth, and records in
@@ -24,10 +24,11 @@ import sys
 import torch
 import yaml
 
-from stftbox.apis import load_config, register_all_modules, run_protocol
-from stftbox.apis.run_env import DEPENDS_ON
-from stftbox.utils import (render_model_zoo_markdown, safe_torch_load,
-                           sha256_file, state_dict_sha256)
+from stftbox.engine import load_config, run_protocol
+from stftbox.apis import register_all_modules
+from stftbox.engine.run_env import DEPENDS_ON
+from stftbox.fileio import (render_model_zoo_markdown, safe_torch_load,
+                            sha256_file, state_dict_sha256)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -40,7 +40,7 @@ from typing import Dict, List, Optional
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-from stftbox.utils.atomic_io import atomic_write_text  # noqa: E402
+from stftbox.fileio.atomic_io import atomic_write_text  # noqa: E402
 
 #: (name, config, what it changes), in table order
 RUNS = [
@@ -79,8 +79,8 @@ RUNS = [
      'AVCA (the released architecture, verified against the peer; small '
      'widths): averaged features, 2-token attention, triplet losses, '
      'video-only evaluation'),
-    ('avmst_demo', 'configs/baselines/avmst_demo.py',
-     'AVMST-style: the exact AVCA + an IF-neuron SNN branch'),
+    ('spiking_avca_demo', 'configs/baselines/spiking_avca_demo.py',
+     'SpikingAVCA: the exact AVCA + an IF-neuron SNN branch (not AVMST)'),
     ('avgzsl_baseline_demo', 'configs/avgzsl_baseline_demo.py',
      'temporal mean + MLP'),
 ]
@@ -124,7 +124,7 @@ def parse_args(argv=None):
 def scores_from_checkpoints(work_dir: str) -> Optional[Dict[str, float]]:
     """``meta['calibration']`` of the newest checkpoint in ``work_dir``
     (``dict(S, U, HM, ZSL, beta, epoch)``) or None when there is none."""
-    from stftbox.utils import safe_torch_load
+    from stftbox.fileio import safe_torch_load
     ckpts = sorted(glob.glob(osp.join(work_dir, '*.pth')),
                    key=osp.getmtime, reverse=True)
     for path in ckpts:

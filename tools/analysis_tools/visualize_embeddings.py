@@ -136,7 +136,7 @@ def main(argv=None):
 
     from stftbox.datasets import DatasetError
     from stftbox.registry import DATASETS
-    from stftbox.utils import CheckpointError, DownloadError, ModelZooError
+    from stftbox.fileio import CheckpointError, DownloadError, ModelZooError
     args = parse_args(argv)
     try:
         cfg = Config.fromfile(args.config)

@@ -32,11 +32,13 @@ except ImportError:  # running from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
         osp.abspath(__file__)))))
 
-from stftbox.utils import (DownloadError, UnsafeArchiveError,
-                           check_avgzsl_layout, download,
-                           feature_archive_name, feature_archive_url,
-                           get_cache_dir, safe_extract_zip)
-from stftbox.utils.avgzsl_layout import (DATASET_DIRS, FEATURE_TYPES,
+from stftbox.fileio import DownloadError, download, get_cache_dir
+from stftbox.datasets.avgzsl_layout import (UnsafeArchiveError,
+                                            check_avgzsl_layout,
+                                            feature_archive_name,
+                                            feature_archive_url,
+                                            safe_extract_zip)
+from stftbox.datasets.avgzsl_layout import (DATASET_DIRS, FEATURE_TYPES,
                                          canonical_dataset,
                                          canonical_features)
 

@@ -11,7 +11,8 @@ import sys
 
 from mmengine.config import DictAction
 
-from stftbox.apis import load_config, register_all_modules
+from stftbox.engine import load_config
+from stftbox.apis import register_all_modules
 
 
 def parse_args(argv=None):

@@ -71,7 +71,7 @@ def test_errors():
 
 def test_config_builds_stft_with_plugin_fusion():
     from stftbox.apis import register_all_modules
-    from stftbox.apis import load_config
+    from stftbox.engine import load_config
     register_all_modules()
     cfg = load_config(CONFIG)
     assert cfg.custom_imports.imports == ['stftbox_fusion_plugin']
@@ -123,7 +123,7 @@ def test_train_from_a_folder_outside_the_repository(tmp_path):
     assert 'Best validation' in proc.stdout
     ckpt = sorted((tmp_path / 'work').glob('epoch_*.pth'))
     assert ckpt
-    from stftbox.utils import safe_torch_load
+    from stftbox.fileio import safe_torch_load
     keys = safe_torch_load(ckpt[0])['state_dict']
     assert any('proj_r' in k for k in keys)  # MLBFusion's parameters
     assert not any(k.endswith('core') for k in keys)  # no Tucker core

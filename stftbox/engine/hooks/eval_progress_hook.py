@@ -1,22 +1,22 @@
 """A progress bar over the validation and test batches."""
-import sys
+
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
+
 from stftbox.registry import HOOKS
 from stftbox.utils.progress import progress_bar
 
 
 @HOOKS.register_module()
 class EvalProgressHook(Hook):
-    """Show mmengine's ``ProgressBar`` (done/total batches, rate, ETA) while
+    """Show a progress bar (:func:`stftbox.utils.progress.progress_bar`:
+    done/total batches, rate, ETA) while
     a validation or test epoch runs, on the main process only.
 
     mmengine's ``LoggerHook`` prints an evaluation line every ``interval``
     (50) batches only, so a long evaluation (e.g. VGGSound-GZSL test at
     real size) is otherwise silent for minutes. Loaders with fewer than
-    ``min_iters`` batches (the bundled demo) get no bar. When the stream is
-    not a terminal (slurm, ``nohup``, ``> log``) there are no redraws: one
-    plain line at the end (:func:`stftbox.utils.progress.progress_bar`).
+    ``min_iters`` batches (the bundled demo) get no bar.
 
     Args:
         min_iters (int): smallest number of batches that gets a bar.
@@ -38,18 +38,17 @@ class EvalProgressHook(Hook):
         except TypeError:  # an iterable loader without length
             return
         if is_main_process() and total >= self.min_iters:
-            self._bar = progress_bar(total, file=self.file or sys.stdout)
+            self._bar = progress_bar(total, file=self.file)
 
     def _step(self) -> None:
         if self._bar is not None:
-            self._bar.update()
-            if self._bar.completed >= self._bar.task_num:
+            self._bar.update(1)
+            if self._bar.n >= self._bar.total:
                 self._end()  # before the metrics are logged
 
     def _end(self) -> None:
         if self._bar is not None:
-            self._bar.file.write('\n')
-            self._bar.file.flush()
+            self._bar.close()
         self._bar = None
 
     def before_val_epoch(self, runner) -> None:
