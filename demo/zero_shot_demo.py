@@ -44,8 +44,9 @@ def parse_args(argv=None):
     parser.add_argument('--clips', type=int, default=5,
                         help='show the first N clips of the file (default 5;'
                         ' 0: all)')
-    parser.add_argument('--topk', type=int, default=5,
-                        help='ranked classes shown per clip (default 5)')
+    parser.add_argument('--topk', type=int, default=None,
+                        help='ranked classes shown per clip (default 5, or '
+                        'all candidates if fewer)')
     parser.add_argument('--beta', type=float, default=None,
                         help='calibration added to the distance of training '
                         '(seen) classes before ranking (default: the beta '
@@ -53,7 +54,7 @@ def parse_args(argv=None):
                         'as tools/test.py; 0 if it records none)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     args = parser.parse_args(argv)
-    if args.topk < 1 or args.clips < 0:
+    if (args.topk is not None and args.topk < 1) or args.clips < 0:
         parser.error('--topk must be >= 1 and --clips >= 0')
     if args.classes is not None:
         names = [c.strip() for c in args.classes.split(',')]
@@ -136,7 +137,7 @@ def main(argv=None):
         sys.exit(f'error: {err}')
     n_cand = len(results[0]['class_names']) if results else 0
     print(beta_line(model, args.beta))
-    if args.topk > n_cand:
+    if args.topk is not None and args.topk > n_cand:
         print(f'note: --topk {args.topk} but there are only {n_cand} '
               f'candidate classes; showing {n_cand}')
     note = file_class_note(args.features, args.classes, model)

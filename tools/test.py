@@ -73,6 +73,23 @@ def parse_args():
     return args
 
 
+def stage1_note(name, meta, cfg):
+    """One line when a checkpoint trained in stage 1 of the protocol
+    (``meta['dataset_meta']['phase']`` ``stage_1_train``) is tested on
+    stage 2: it never trained on the validation classes, which stage 2
+    trains on and which are seen classes of the test."""
+    trained = (meta.get('dataset_meta') or {}).get('phase')
+    tested = ((cfg.get('test_dataloader') or {}).get('dataset') or {}).get(
+        'phase')
+    if trained != 'stage_1_train' or not str(tested).startswith('stage_2'):
+        return None
+    return (f'note: {name} was trained in stage 1 (phase stage_1_train): '
+            'it never trained on the validation classes, which the '
+            "protocol's final model (stage 2, train + val) has seen and "
+            f'which are seen classes of {tested}; these are not test results '
+            'of the protocol (tools/run_protocol.py makes the stage-2 model)')
+
+
 def main():
     args = parse_args()
     tune_if_requested(args.tune_malloc)
@@ -92,9 +109,12 @@ def main():
         # data (the surrogate) once the checkpoint is there
         check_data(cfg, loaders=('test_dataloader',), prepare=False)
         ckpt = resolve_checkpoint(args.checkpoint, mirror=args.mirror)
+        meta = safe_torch_load(ckpt).get('meta') or {}
+        note = stage1_note(args.checkpoint, meta, cfg)
+        if note:
+            print(note, file=sys.stderr)
         beta = args.beta
         if beta is None:
-            meta = safe_torch_load(ckpt).get('meta') or {}
             beta = meta.get('calibration', {}).get('beta')
         if beta is not None:
             cfg.test_evaluator.calibration = float(beta)

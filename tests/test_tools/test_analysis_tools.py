@@ -73,10 +73,14 @@ def test_test_py_dump(test_run):
     assert len(res['seen_class_ids']) == 42
     assert len(res['unseen_class_ids']) == 6
     assert res['beta'] == pytest.approx(beta)
-    cand = np.array(res['seen_class_ids'] + res['unseen_class_ids'])
-    d = res['distances'][:, cand].astype(np.float64)
-    d[:, :42] += beta
-    assert res['predictions'].tolist() == cand[d.argmin(1)].tolist()
+    # the protocol's rule: beta on the seen columns, others +inf, arg-min
+    # over the class axis (ties to the lowest class id)
+    d = np.full_like(res['distances'], np.inf)
+    d[:, res['seen_class_ids']] = res['distances'][:, res['seen_class_ids']] \
+        + np.float32(beta)
+    d[:, res['unseen_class_ids']] = \
+        res['distances'][:, res['unseen_class_ids']]
+    assert res['predictions'].tolist() == d.argmin(1).tolist()
     for key in ('S', 'U', 'HM', 'ZSL'):
         assert res['metrics'][key] == pytest.approx(metrics[f'gzsl/{key}'])
     import torch
@@ -272,3 +276,22 @@ def test_test_py_has_the_new_options(monkeypatch, capsys):
         tool.parse_args()
     assert exc.value.code == 2
     assert 'must end in .pkl' in capsys.readouterr().err
+
+
+def test_test_py_says_a_stage1_checkpoint_never_saw_val_classes():
+    from mmengine.config import Config
+    tool = load_tool('test', folder=osp.join(REPO, 'tools'))
+    cfg = Config.fromfile(CONFIG)
+    meta = safe_torch_load(CKPT)['meta']
+    assert meta['dataset_meta']['phase'] == 'stage_2_train'
+    assert tool.stage1_note('zoo.pth', meta, cfg) is None  # the protocol's
+    stage1 = dict(meta, dataset_meta=dict(meta['dataset_meta'],
+                                          phase='stage_1_train'))
+    note = tool.stage1_note('epoch_6.pth', stage1, cfg)
+    assert note.startswith('note: epoch_6.pth was trained in stage 1 '
+                           '(phase stage_1_train): it never trained on the '
+                           'validation classes')
+    assert 'seen classes of stage_2_test' in note and '\n' not in note
+    # validating it on stage 1 is what it was made for: no note
+    cfg.test_dataloader.dataset.phase = 'stage_1_val'
+    assert tool.stage1_note('epoch_6.pth', stage1, cfg) is None
