@@ -24,7 +24,6 @@ Each problem is one line naming the key and the closest valid ones
 """
 import difflib
 import inspect
-import os
 import os.path as osp
 import re
 import urllib.parse
@@ -450,22 +449,26 @@ def check_config(cfg, raise_error=True):
 
 
 def _resumable_sibling(path):
-    """The newest full-state checkpoint next to ``path`` (mmengine's
-    ``last_checkpoint`` record, else the highest ``epoch_N``/``iter_N``)."""
+    """The newest complete full-state checkpoint next to ``path``: the one
+    ``last_checkpoint`` names (relative to its folder, as stftbox records
+    it), else the highest complete ``epoch_N``/``iter_N``
+    (:mod:`stftbox.engine.checkpoint_files`, the one reading of a run's
+    records)."""
+    from .checkpoint_files import (LAST_CHECKPOINT, checkpoint_problem,
+                                   local_path, numbered_checkpoints)
     folder = osp.dirname(osp.abspath(path))
-    record = osp.join(folder, 'last_checkpoint')
+    record = osp.join(folder, LAST_CHECKPOINT)
     if osp.isfile(record):
-        with open(record) as f:
-            last = f.read().strip()
-        if last and osp.isfile(last) and osp.abspath(last) != \
-                osp.abspath(path):
+        with open(record, encoding='utf-8', errors='replace') as f:
+            last = local_path(folder, f.read().strip())
+        if last and osp.abspath(last) != osp.abspath(path) and \
+                checkpoint_problem(last) is None:
             return last
-    best = None
-    for name in os.listdir(folder):
-        m = re.fullmatch(r'(?:epoch|iter)_(\d+)\.pth', name)
-        if m and (best is None or int(m.group(1)) > best[0]):
-            best = (int(m.group(1)), osp.join(folder, name))
-    return best[1] if best else None
+    for _, cand in numbered_checkpoints(folder):
+        if osp.abspath(cand) != osp.abspath(path) and \
+                checkpoint_problem(cand) is None:
+            return cand
+    return None
 
 
 def resume_problem(path):

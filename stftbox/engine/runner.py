@@ -144,6 +144,49 @@ def apply_config_schedule(schedulers, wanted: List[tuple],
             'applying the config: ' + ', '.join(changes))
 
 
+def optimizer_settings(optim_wrapper) -> Optional[List[dict]]:
+    """Hyper-parameters of every parameter group of a built optimizer
+    (``weight_decay``, ``betas``, ``eps``, ``initial_lr``, ...; not the
+    current ``lr``, which the schedulers move), or None."""
+    optimizer = getattr(optim_wrapper, 'optimizer', None)
+    if optimizer is None or not hasattr(optimizer, 'param_groups'):
+        return None
+    return [{k: copy.deepcopy(v) for k, v in g.items()
+             if k not in ('params', 'lr')} for g in optimizer.param_groups]
+
+
+def apply_config_optimizer(optim_wrapper, wanted) -> List[str]:
+    """After a resume loaded the checkpoint's optimizer state: put back the
+    config's hyper-parameters (``wanted``, :func:`optimizer_settings` of
+    the optimizer the config built) where they differ; the learning rate
+    (``initial_lr``) stays the checkpoint's, and the returned text says so.
+
+    Returns:
+        list[str]: one entry per difference (empty when none).
+    """
+    got = optimizer_settings(optim_wrapper)
+    if got is None or wanted is None or len(got) != len(wanted):
+        return []
+    said = []
+    groups = optim_wrapper.optimizer.param_groups
+    for i, (want, have, group) in enumerate(zip(wanted, got, groups)):
+        for key, value in want.items():
+            if key not in have or have[key] == value:
+                continue
+            if key == 'initial_lr':
+                said.append(f'optim_wrapper lr: the config\'s {value!r} is '
+                            f'not applied, the run continues from the '
+                            f'checkpoint\'s learning rate (initial '
+                            f'{have[key]!r}; start a new run from its '
+                            'weights with load_from and no --resume to '
+                            'use it)')
+                continue
+            group[key] = copy.deepcopy(value)
+            said.append(f'optimizer param_groups[{i}].{key} {have[key]!r} '
+                        f'-> {value!r}')
+    return said
+
+
 def drop_persistence_without_workers(dataloader):
     """A dataloader config with ``persistent_workers`` off when it has no
     workers, as mmaction2 does (PR #1202): the shipped configs keep the
@@ -250,13 +293,18 @@ class StftboxRunner(Runner):
         """mmengine's ``resume``; the parameter schedulers then run with
         the config's settings (:func:`apply_config_schedule`): a changed
         ``gamma``/``end``/``milestones`` is applied and said in one line,
-        never silently replaced by the checkpoint's.
+        never silently replaced by the checkpoint's. Likewise the
+        optimizer's hyper-parameters (``weight_decay``, ``betas``, ...;
+        :func:`apply_config_optimizer`); a changed learning rate is said
+        (the run continues from the checkpoint's).
 
         Raises:
             ResumeConfigError: the config has another number of schedulers,
                 or scheduler types, than the checkpoint.
         """
         wanted = scheduler_settings(self.param_schedulers)
+        wanted_optim = optimizer_settings(self.optim_wrapper)
+        self._resumed_scheduler_states = None
         super().resume(filename, resume_optimizer=resume_optimizer,
                        resume_param_scheduler=resume_param_scheduler,
                        map_location=map_location)
@@ -265,6 +313,12 @@ class StftboxRunner(Runner):
                                          self._resumed_scheduler_states)
             if line:
                 self.logger.warning(line)
+        if resume_optimizer:
+            said = apply_config_optimizer(self.optim_wrapper, wanted_optim)
+            if said:
+                self.logger.warning('resume: the config changes the '
+                                    "checkpoint's optimizer: "
+                                    + '; '.join(said))
 
     def load_checkpoint(self, filename, map_location='cpu', strict=False,
                         revise_keys=[(r'^module.', '')]):  # noqa: B006

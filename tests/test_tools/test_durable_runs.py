@@ -83,8 +83,10 @@ def test_truncated_last_checkpoint_moved_dir_and_new_schedule(
     (moved / 'last_checkpoint').write_text('epoch_2.pth')
     opts2 = short_run(surrogate_root, epochs=2, batches=1)
     new_sched = [dict(sched[0], gamma=0.5)]
-    runner, lines = train(make_cfg(opts2, moved, resume=True,
-                                   param_scheduler=new_sched))
+    cfg2 = make_cfg(opts2, moved, resume=True, param_scheduler=new_sched)
+    wd_before = cfg2.optim_wrapper.optimizer.get('weight_decay', 0)
+    cfg2.optim_wrapper.optimizer.weight_decay = 0.01
+    runner, lines = train(cfg2)
     assert (f'resume: {moved / "epoch_2.pth"} (named by last_checkpoint) is '
             'truncated') in '\n'.join(lines)
     assert any(ln.endswith('resuming from epoch_1.pth, the newest complete '
@@ -94,6 +96,12 @@ def test_truncated_last_checkpoint_moved_dir_and_new_schedule(
     assert ("resume: the config changes the checkpoint's schedule; applying "
             'the config: param_scheduler[0].end 1 -> 2, '
             'param_scheduler[0].gamma 0.1 -> 0.5') in lines
+    # the optimizer's new weight decay applies too, and is said
+    assert runner.optim_wrapper.optimizer.param_groups[0][
+        'weight_decay'] == 0.01
+    assert ("resume: the config changes the checkpoint's optimizer: "
+            f'optimizer param_groups[0].weight_decay {wd_before!r} -> 0.01'
+            ) in lines
     assert runner.epoch == 2 and (moved / 'epoch_2.pth').is_file()
     assert (moved / 'last_checkpoint').read_text() == 'epoch_2.pth'
     # nothing at the original place was read-modified or deleted

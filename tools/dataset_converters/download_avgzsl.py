@@ -90,9 +90,11 @@ def main(argv=None):
     try:
         if not args.skip_download:
             print(f'downloading {url}\n         -> {zip_path}')
+            # without --sha256 a cached zip is revalidated with the server
+            # (ETag / Last-Modified), never silently stale
             download(url, zip_path, sha256=args.sha256,
                      progress=not args.no_progress, timeout=args.timeout,
-                     expect='zip')
+                     expect='zip', revalidate=args.sha256 is None)
         if not osp.isfile(zip_path):
             print(f'error: {zip_path} does not exist', file=sys.stderr)
             return 1
