@@ -558,6 +558,8 @@ def inference_model(model, audio, video=None,
         elif len(class_names) != len(emb):
             raise ValueError(f'class_embeddings has {len(emb)} rows but '
                              f'{len(class_names)} class_names were given')
+        else:
+            check_unique_class_names(class_names)  # they label the rows
     elif class_names is None:
         class_names, emb, _ = _training_classes(model)
     else:

@@ -158,6 +158,11 @@ def test_duplicate_class_names_refused(demo_model, names, shown):
     a, v = clips(1)
     with pytest.raises(ValueError, match=re.escape(shown)):
         inference_model(demo_model, a[0], v[0], class_names=names)
+    # also as labels of given class embeddings
+    emb = np.eye(len(names), 384, dtype=np.float32)
+    with pytest.raises(ValueError, match=re.escape(shown)):
+        inference_model(demo_model, a[0], v[0], class_names=names,
+                        class_embeddings=emb)
 
 
 def test_default_classes_match_dataset_path(demo_model):
