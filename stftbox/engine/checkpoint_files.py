@@ -168,7 +168,9 @@ def find_resumable_checkpoint(work_dir: str,
     """The checkpoint plain ``--resume`` continues from.
 
     ``<work_dir>/last_checkpoint`` names it (relative, or an absolute path
-    mapped with :func:`local_path`). When that file is missing or not
+    mapped with :func:`local_path`: the file of the same name in this work
+    dir when it is there -- a moved or copied run --, else the absolute
+    path itself, e.g. checkpoints kept in a ``CheckpointHook.out_dir``). When that file is missing or not
     complete (:func:`checkpoint_problem`), the newest complete
     ``epoch_N.pth`` / ``iter_N.pth`` of ``work_dir`` is used and ``log``
     gets one line saying so.
@@ -196,8 +198,11 @@ def find_resumable_checkpoint(work_dir: str,
             why = f'{record} is empty'
         else:
             if osp.isabs(content) and named != content:
-                log(f'resume: last_checkpoint names {content}, outside this '
-                    f'work dir (moved or copied); using {named}')
+                if osp.isfile(named) or not osp.isfile(content):
+                    log(f'resume: last_checkpoint names {content}, outside '
+                        f'this work dir (moved or copied); using {named}')
+                else:  # checkpoints kept elsewhere (CheckpointHook out_dir)
+                    named = content
             problem = checkpoint_problem(named)
             if problem is None:
                 return named

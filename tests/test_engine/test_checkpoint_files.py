@@ -138,3 +138,13 @@ def test_copied_work_dir_resumes_its_own_files(tmp_path):
     assert lines == [f'resume: last_checkpoint names {old / "epoch_1.pth"},'
                      f' outside this work dir (moved or copied); using '
                      f'{new / "epoch_1.pth"}']
+    # checkpoints kept in another folder on purpose (CheckpointHook
+    # out_dir): the record is followed there
+    out = tmp_path / 'ckpts' / 'wd'
+    out.mkdir(parents=True)
+    save(out / 'epoch_4.pth')
+    wd = tmp_path / 'wd'
+    wd.mkdir()
+    (wd / 'last_checkpoint').write_text(str(out / 'epoch_4.pth'))
+    assert find_resumable_checkpoint(str(wd), lines.append) == \
+        str(out / 'epoch_4.pth')
