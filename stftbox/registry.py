@@ -49,7 +49,7 @@ __all__ = [
     'POOLINGS', 'FUSIONS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS',
-    'VISBACKENDS', 'INFERENCERS'
+    'VISBACKENDS', 'INFERENCERS', 'EXTRACTORS'
 ]
 
 
@@ -206,3 +206,11 @@ VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
                        locations=['stftbox.engine'])
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS,
                        locations=['stftbox.apis'])
+
+# --- feature extraction from raw media -----------------------------------
+#: feature extractors (transformers CLIP/CLAP inside) and their frame
+#: samplers; a registry of its own (no mmengine root parent): raw video ->
+#: benchmark features, tools/dataset_converters/extract_features.py
+EXTRACTORS = Registry('feature extractor', scope='stftbox',
+                      build_func=build_object_with_hints,
+                      locations=['stftbox.extractors'])

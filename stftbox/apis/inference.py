@@ -172,6 +172,15 @@ def encode_class_names_for(model, class_names: Sequence[str]) -> np.ndarray:
         else {}
     kind = enc.get('type') or ('sentence_transformer'
                                if width == MINILM_DIM else 'word2vec')
+    if kind == 'feature_extractor':  # CLIP+CLAP text (stftbox.apis.media)
+        from .media import model_extractor
+        emb = model_extractor(model).encode_class_names(names)
+        if emb.shape[1] != width:
+            raise ClassNameEncoderError(
+                f'the recorded feature extractor gives {emb.shape[1]}-d '
+                f'class-name embeddings but the model takes {width}-d '
+                '(model.head.text_channels)')
+        return emb
     if kind != 'sentence_transformer':
         raise ClassNameEncoderError(
             f'this model takes {width}-d class-name embeddings '
@@ -475,7 +484,7 @@ def project_class_embeddings(model, class_embeddings: ArrayLike
 # ---------------------------------------------------------------------------
 # inference
 
-def inference_model(model, audio, video=None,
+def inference_model(model, audio=None, video=None,
                     class_names: Optional[Sequence[str]] = None,
                     topk: Optional[int] = None,
                     class_embeddings: Optional[ArrayLike] = None,
@@ -485,8 +494,11 @@ def inference_model(model, audio, video=None,
 
     Args:
         model: from :func:`init_model`.
-        audio: ``[T_a, D_a]`` (one clip), ``[B, T_a, D_a]`` or a list of
-            ``[T_i, D_a]`` arrays/tensors (a batch; different lengths are
+        audio: a video file (``'clip.mp4'``, also as ``video=``): decoded
+            and embedded by the feature extractor recorded in the
+            checkpoint (:mod:`stftbox.apis.media`); or ``[T_a, D_a]`` (one
+            clip), ``[B, T_a, D_a]`` or a list of ``[T_i, D_a]``
+            arrays/tensors (a batch; different lengths are
             padded and masked), or a feature-file path (see
             :func:`load_clip_features`; then ``video`` may be ``None``).
         video: ``[T_v, D_v]`` / ``[B, T_v, D_v]`` / list, like ``audio``.
@@ -540,7 +552,12 @@ def inference_model(model, audio, video=None,
     if int(topk) < 1:
         raise ValueError(f'topk must be >= 1, got {topk}')
     clip_names = None
-    if isinstance(audio, (str, os.PathLike)):
+    from .media import is_media_path, media_features
+    media = video if is_media_path(video) else audio
+    if is_media_path(media):  # a video file: decode + recorded extractor
+        audio, video = media_features(model, media)
+        clip_names = [osp.basename(os.fspath(media))]
+    elif isinstance(audio, (str, os.PathLike)):
         audio, video, clip_names = load_clip_features(
             os.fspath(audio), None if video is None else os.fspath(video))
     elif video is None:

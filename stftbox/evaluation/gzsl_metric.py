@@ -42,6 +42,28 @@ def harmonic_mean(seen: float, unseen: float) -> float:
     return 0.0 if seen + unseen == 0 else 2 * seen * unseen / (seen + unseen)
 
 
+#: validation beta -> test beta, by peer protocol (``GZSLMetric(beta_rule=)``)
+BETA_RULES = ('same', 'clipclap')
+
+
+def test_beta(val_beta: float, rule: str = 'same') -> float:
+    """The test-time calibration from the beta chosen on validation.
+
+    ``'same'``: the validation beta (stftbox, TCaF-GZSL, AVCA-GZSL).
+    ``'clipclap'``: ``(3 * beta + 1e-10) / 3``, as ClipClap-GZSL's test
+    (``get_evaluation.py``) computes it.
+
+    Raises:
+        ValueError: unknown ``rule``.
+    """
+    if rule == 'same':
+        return float(val_beta)
+    if rule == 'clipclap':
+        return (3 * float(val_beta) + 1e-10) / 3
+    raise ValueError(f'test_beta: rule must be one of {BETA_RULES}, got '
+                     f'{rule!r}')
+
+
 def _ids(ids) -> torch.Tensor:
     return torch.as_tensor([int(i) for i in ids], dtype=torch.long)
 
@@ -164,8 +186,10 @@ class GZSLMetric(BaseMetric):
     Calibrated stacking (docs/data.md, Evaluation): with
     ``calibration='sweep'`` (stage-1 validation) beta is swept over
     ``num_betas`` evenly spaced values in ``beta_range`` (default 16 values in
-    [0, 3]) and the beta with the best HM is reported; with a float (stage-2
-    test) that beta is used as is, no sweep.
+    [0, 3]; ClipClap-GZSL sweeps 76 in [0, 5], a config setting) and the
+    beta with the best HM is reported; with a float (stage-2 test, the beta
+    chosen on validation) the test beta ``test_beta(calibration,
+    beta_rule)`` is used, no sweep.
 
     Reported keys (percent): ``S``, ``U``, ``HM``, ``ZSL``; plus ``beta``
     (:attr:`metric_names`; the runner sees them as ``<prefix>/<name>``,
@@ -175,12 +199,15 @@ class GZSLMetric(BaseMetric):
         calibration (str | float): ``'sweep'`` or a fixed beta.
         num_betas (int): number of sweep values. Default 16.
         beta_range (tuple[float, float]): sweep interval. Default (0, 3).
+        beta_rule (str): validation beta -> test beta, see
+            :func:`test_beta`. Default ``'same'``.
         per_class_file (str, optional): if set, a JSON file with the
             per-class accuracies (class name -> percent) and the scores is
             written there after each evaluation.
 
     Raises:
-        ValueError: for an unknown ``calibration`` string, ``num_betas < 1``,
+        ValueError: for an unknown ``calibration`` string or ``beta_rule``,
+            ``num_betas < 1``,
             or when ``dataset_meta`` lacks the seen/unseen class ids.
     """
 
@@ -192,6 +219,7 @@ class GZSLMetric(BaseMetric):
                  calibration: Union[str, float] = 'sweep',
                  num_betas: int = 16,
                  beta_range: Sequence[float] = (0.0, 3.0),
+                 beta_rule: str = 'same',
                  per_class_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -203,6 +231,10 @@ class GZSLMetric(BaseMetric):
         if num_betas < 1:
             raise ValueError(f'GZSLMetric: num_betas must be >= 1, got '
                              f'{num_betas}')
+        if beta_rule not in BETA_RULES:
+            raise ValueError(f'GZSLMetric: beta_rule must be one of '
+                             f'{BETA_RULES}, got {beta_rule!r}')
+        self.beta_rule = beta_rule
         self.calibration = calibration
         self.betas = np.linspace(beta_range[0], beta_range[1], num_betas)
         self.per_class_file = per_class_file
@@ -227,7 +259,7 @@ class GZSLMetric(BaseMetric):
                              'distances; training has diverged')
         seen, unseen = meta['seen_class_ids'], meta['unseen_class_ids']
         betas = (self.betas if self.calibration == 'sweep' else
-                 [float(self.calibration)])
+                 [test_beta(self.calibration, self.beta_rule)])
         best, best_beta = None, None
         for beta in betas:
             scores = gzsl_scores(distances, labels, seen, unseen, float(beta))
