@@ -112,13 +112,23 @@ def init_model(config, checkpoint: Optional[str] = None,
 
 
 def default_beta(model) -> float:
-    """The calibration beta to rank with when none is given: the one chosen
-    on validation that the checkpoint's meta records
-    (``model.calibration['beta']``, written by ``CalibrationHook``; the one
-    ``tools/test.py`` uses), else 0."""
+    """The calibration beta to rank with when none is given, the one
+    ``tools/test.py`` tests with: the beta chosen on validation that the
+    checkpoint's meta records (``model.calibration['beta']``, written by
+    ``CalibrationHook``) turned into the test beta by the config's
+    ``test_evaluator.beta_rule`` (:func:`stftbox.evaluation.gzsl_metric.
+    test_beta`; ``'same'`` by default), else 0."""
+    from stftbox.evaluation.gzsl_metric import test_beta
     cal = getattr(model, 'calibration', None) or {}
     beta = cal.get('beta') if isinstance(cal, dict) else None
-    return 0.0 if beta is None else float(beta)
+    if beta is None:
+        return 0.0
+    cfg = getattr(model, 'cfg', None)
+    try:
+        rule = (cfg.get('test_evaluator') or {}).get('beta_rule') or 'same'
+    except AttributeError:
+        rule = 'same'
+    return test_beta(float(beta), rule)
 
 
 def text_channels_of(model) -> int:

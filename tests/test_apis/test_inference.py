@@ -310,3 +310,19 @@ def test_config_names_the_encoder():
     a, v = clips(1)
     with pytest.raises(ClassNameEncoderError, match="type 'word2vec'"):
         inference_model(model, a[0], v[0], class_names=['a'])
+
+
+def test_default_beta_follows_the_configs_beta_rule():
+    # the beta tools/test.py tests with: test_beta(validation beta, rule)
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    from stftbox.apis.inference import default_beta
+    model = SimpleNamespace(calibration=dict(beta=0.6), cfg=Config(dict(
+        test_evaluator=dict(type='GZSLMetric', beta_rule='clipclap'))))
+    assert default_beta(model) == pytest.approx((3 * 0.6 + 1e-10) / 3)
+    assert default_beta(model) != 0.6
+    model.cfg.test_evaluator.beta_rule = 'same'
+    assert default_beta(model) == 0.6
+    assert default_beta(SimpleNamespace(calibration=None, cfg=None)) == 0.0
