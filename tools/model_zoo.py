@@ -114,8 +114,8 @@ def cmd_render(args, zoo):
         print(f'{target} is up to date')
         return 0
     if args.output:
-        with open(args.output, 'w', encoding='utf-8') as f:
-            f.write(text)
+        from stftbox.fileio.atomic_io import atomic_write_text
+        atomic_write_text(args.output, text)
     else:
         sys.stdout.write(text)
     return 0

@@ -25,7 +25,7 @@ from .feature_cache import (FEATURE_FORMATS, FeatureCache,
                             build_feature_cache, fingerprint)
 
 __all__ = ['AVGZSLDataset', 'aligned_crop', 'check_data_root',
-           'prepare_data_root',
+           'prepare_data_root', 'in_stftbox_cache',
            'FEATURE_URL_BASE']
 
 #: where the published feature zips live (docs/data.md)
@@ -111,9 +111,25 @@ def check_data_root(data_root: str, dataset_name: str = 'UCF',
         f'{parent}); see docs/data.md')
 
 
+def in_stftbox_cache(path: str) -> bool:
+    """Whether ``path`` (``~`` expanded, links resolved) lies inside the
+    stftbox cache (``$STFTBOX_HOME``, default ``~/.cache/stftbox``), the only
+    place where generated (``prepare``) data is ever made."""
+    from stftbox.fileio import get_cache_dir
+    home = osp.realpath(get_cache_dir())
+    real = osp.realpath(osp.expanduser(str(path)))
+    return real == home or real.startswith(home.rstrip(os.sep) + os.sep)
+
+
 def prepare_data_root(prepare: dict, data_root: str, **context) -> None:
     """Create a missing ``data_root`` with a ``prepare`` function (e.g. the
     surrogate generator); nothing happens if it exists.
+
+    Only a ``data_root`` inside the stftbox cache (:func:`in_stftbox_cache`)
+    is ever created: a missing path anywhere else is a mistyped or
+    not-yet-downloaded data root, which gets the missing-data error of
+    :func:`check_data_root` instead of hundreds of MB of synthetic data at
+    that place.
 
     Args:
         prepare (dict): ``dict(type=<FUNCTIONS name or callable>,
@@ -126,9 +142,15 @@ def prepare_data_root(prepare: dict, data_root: str, **context) -> None:
             same way (a progress bar while it works).
 
     Raises:
-        DatasetError: ``type`` is not a registered function.
+        DatasetError: ``type`` is not a registered function; ``data_root``
+            is missing and outside the stftbox cache (the missing-data
+            error, one line).
     """
     data_root = osp.expanduser(str(data_root))
+    if not osp.isdir(data_root) and not in_stftbox_cache(data_root):
+        check_data_root(data_root, **{
+            k: context[k] for k in ('dataset_name', 'feature_method')
+            if context.get(k) is not None})
     cfg = dict(prepare)
     typ = cfg.pop('type', None)
     fn = FUNCTIONS.get(typ) if isinstance(typ, str) else typ

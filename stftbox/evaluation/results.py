@@ -25,10 +25,8 @@ objects):
                     "chosen" only for ``'validation'``
 =================== =========================================================
 """
-import os
 import os.path as osp
 import pickle
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -36,7 +34,8 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from stftbox.registry import METRICS
-from .gzsl_metric import gzsl_scores
+from .gzsl_metric import (calibrated_predictions, gzsl_scores,
+                          zsl_predictions)
 
 __all__ = ['build_results', 'dump_results', 'load_results',
            'per_class_rows', 'format_per_class_table', 'beta_sweep',
@@ -49,14 +48,6 @@ BETA_SOURCES = ('validation', 'forced', 'config')
 RESULT_KEYS = ('distances', 'labels', 'predictions', 'zsl_predictions',
                'beta', 'class_names', 'seen_class_ids', 'unseen_class_ids',
                'clip_names', 'metrics')
-
-
-def _calibrated_predictions(distances: np.ndarray, seen: Sequence[int],
-                            unseen: Sequence[int], beta: float) -> np.ndarray:
-    cand = np.asarray(list(seen) + list(unseen), dtype=np.int64)
-    d = distances[:, cand].astype(np.float64)
-    d[:, :len(seen)] += beta
-    return cand[d.argmin(1)]
 
 
 def build_results(distances, labels, class_names: Sequence[str],
@@ -105,10 +96,10 @@ def build_results(distances, labels, class_names: Sequence[str],
         raise ValueError(f'results: class ids must be in [0, {len(names)})'
                          f', got {ids.min()}..{ids.max()}')
     beta = float(beta)
-    pred = _calibrated_predictions(dist, seen, unseen, beta)
+    # the metric's own rule (one implementation: ties to the lowest id)
+    pred = calibrated_predictions(dist, seen, unseen, beta).numpy()
     if unseen:
-        u = np.asarray(unseen, dtype=np.int64)
-        zsl = u[dist[:, u].argmin(1)]
+        zsl = zsl_predictions(dist, unseen).numpy()
     else:
         zsl = np.full_like(lab, -1)
     scores = gzsl_scores(torch.from_numpy(dist), torch.from_numpy(lab), seen,
@@ -128,21 +119,10 @@ def dump_results(results: dict, path: str) -> str:
     """Write ``results`` to ``path`` atomically (a temporary file in the
     same folder, then ``os.replace``): a file under ``path`` is always
     complete. Returns the absolute path."""
+    from stftbox.fileio.atomic_io import atomic_write
     path = osp.abspath(path)
-    folder = osp.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.preds-', suffix='.tmp', dir=folder)
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it 0o600
-        with os.fdopen(fd, 'wb') as f:
-            pickle.dump(results, f, protocol=4)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, 'wb') as f:
+        pickle.dump(results, f, protocol=4)
     return path
 
 

@@ -75,7 +75,7 @@ def main():
     summary = run_protocol(load_config(args.config), work_dir,
                            threads=args.threads)
 
-    ckpt = safe_torch_load(summary['checkpoint'])
+    ckpt = safe_torch_load(osp.join(work_dir, summary['checkpoint']))
     assert state_dict_sha256(ckpt['state_dict']) == summary['weights_sha256']
     meta = dict(ckpt.get('meta') or {}, protocol=dict(
         stage1=summary['stage1'], epochs=summary['epochs'],

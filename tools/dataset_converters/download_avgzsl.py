@@ -135,9 +135,12 @@ def main(argv=None):
                       f'{osp.basename(zip_path)} (none published); checking '
                       'that it is a complete zip only')
             try:
+                # without a known SHA-256 a cached zip is revalidated with
+                # the server (ETag / Last-Modified), never silently stale
                 download(url, zip_path, sha256=sha256,
                          progress=not args.no_progress, timeout=args.timeout,
-                         expect='zip', size=known.get('size'))
+                         expect='zip', size=known.get('size'),
+                         revalidate=sha256 is None)
             except DownloadError as exc:
                 if isinstance(exc, ChecksumError):
                     raise

@@ -107,6 +107,34 @@ class SpikeRecordMixin:
     #: whether ``forward`` uses its ``context`` argument
     uses_context = False
 
+    def __deepcopy__(self, memo):
+        """Deep copy with the neuron states (spikingjelly memories such as
+        ``v``, ``v_seq``) detached from the autograd graph.
+
+        After a training forward the membrane potential is a non-leaf
+        tensor of the last graph, and non-leaf tensors refuse
+        ``copy.deepcopy`` (pytorch/pytorch#54580; spikingjelly#605), so EMA
+        copies or "keep the best model" copies of a trained model failed.
+        The copy gets the same values, detached; the original is unchanged.
+
+        Raises:
+            nothing beyond ``copy.deepcopy`` of the other attributes.
+        """
+        import copy
+        state = dict(self.__dict__)
+        memories = state.get('_memories')
+        if isinstance(memories, dict):
+            state['_memories'] = {
+                k: v.detach() if torch.is_tensor(v) and not v.is_leaf else v
+                for k, v in memories.items()}
+        for k, v in list(state.items()):
+            if torch.is_tensor(v) and not v.is_leaf:
+                state[k] = v.detach()
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(state, memo))
+        return new
+
     def forward(self, x_seq: torch.Tensor,
                 context: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Fire; see the class docstring for shapes. ``context`` is ignored
