@@ -45,14 +45,20 @@ class ClassNameEncoderError(ValueError):
 
 def init_model(config, checkpoint: Optional[str] = None,
                device: str = 'cpu', cfg_options: Optional[dict] = None):
-    """Build a model from a config and load a checkpoint, ready to predict.
+    """Build a model from a config (or a model-zoo name) and load a
+    checkpoint, ready to predict.
 
     Args:
-        config (str | os.PathLike | mmengine.Config): config file or object.
+        config (str | os.PathLike | mmengine.Config): config file or
+            object, or a model-zoo name (:func:`stftbox.apis.list_models`):
+            its config and, unless ``checkpoint`` is given, its released
+            weights (:func:`stftbox.apis.get_model` with
+            ``pretrained=True``; random weights for a model not yet
+            released).
         checkpoint (str, optional): local file, ``http(s)://`` URL or
             model-zoo name (resolved with
-            :func:`stftbox.utils.resolve_checkpoint`, loaded weights-only
-            with :func:`stftbox.utils.load_checkpoint_safely`, strict).
+            :func:`stftbox.fileio.resolve_checkpoint`, loaded weights-only
+            with :func:`stftbox.fileio.load_checkpoint_safely`, strict).
             ``None``: randomly initialised weights.
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
         cfg_options (dict, optional): ``Config.merge_from_dict`` overrides.
@@ -70,7 +76,7 @@ def init_model(config, checkpoint: Optional[str] = None,
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
         TypeError: ``config`` is neither a path nor a Config.
-        stftbox.utils.CheckpointError: not a checkpoint, refused pickled
+        stftbox.fileio.CheckpointError: not a checkpoint, refused pickled
             global, or weights that do not fit the model (names the keys).
     """
     from mmengine.config import Config
@@ -79,9 +85,18 @@ def init_model(config, checkpoint: Optional[str] = None,
     from stftbox.fileio import load_checkpoint_safely, resolve_checkpoint
     from stftbox.engine.setup_env import register_all_modules
 
+    if isinstance(config, str) and not osp.isfile(config) and \
+            _is_zoo_name(config):
+        from .model_zoo import get_model
+        from stftbox.fileio import get_entry
+        released = get_entry(config)['status'] == 'released'
+        return get_model(config, pretrained=checkpoint or released,
+                         device=device, cfg_options=cfg_options)
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
+            raise FileNotFoundError(
+                f'config file not found: {config} (neither a file nor a '
+                'model-zoo name; see stftbox.apis.list_models())')
         config = Config.fromfile(os.fspath(config))
     elif not isinstance(config, Config):
         raise TypeError('init_model: config must be a file path or an '
@@ -107,6 +122,18 @@ def init_model(config, checkpoint: Optional[str] = None,
     if emb is not None and hasattr(model, 'set_class_embeddings'):
         model.set_class_embeddings(np.asarray(emb, dtype=np.float32))
     return model
+
+
+def _is_zoo_name(name: str) -> bool:
+    """Whether ``name`` is a model-zoo name (no zoo file: False)."""
+    if os.sep in name or name.endswith('.py'):
+        return False
+    from stftbox.fileio import ModelZooError, get_entry
+    try:
+        get_entry(name)
+    except (ModelZooError, OSError):
+        return False
+    return True
 
 
 def text_channels_of(model) -> int:
@@ -424,7 +451,8 @@ def inference_model(model, audio, video=None,
     """Rank classes for one clip or a batch of clips.
 
     Args:
-        model: from :func:`init_model`.
+        model: from :func:`init_model`, or a model-zoo name (then built
+            with its released weights, :func:`stftbox.apis.get_model`).
         audio: ``[T_a, D_a]`` (one clip), ``[B, T_a, D_a]`` or a list of
             ``[T_i, D_a]`` arrays/tensors (a batch; different lengths are
             padded and masked), or a feature-file path (see
@@ -467,6 +495,9 @@ def inference_model(model, audio, video=None,
     """
     if int(topk) < 1:
         raise ValueError(f'topk must be >= 1, got {topk}')
+    if isinstance(model, str):
+        from .model_zoo import get_model
+        model = get_model(model, pretrained=True)
     clip_names = None
     if isinstance(audio, (str, os.PathLike)):
         audio, video, clip_names = load_clip_features(

@@ -115,7 +115,7 @@ def run_protocol(cfg: Config, work_dir: str,
         ``stage1`` (epoch, beta, S, U, HM, ZSL on validation), ``test``
         (S, U, HM, ZSL in percent), ``beta``, ``epochs``, ``config``,
         ``checkpoint`` and its ``checkpoint_sha256``, ``weights_sha256``
-        (:func:`~stftbox.utils.state_dict_sha256` of the stage-2 weights,
+        (:func:`~stftbox.fileio.state_dict_sha256` of the stage-2 weights,
         equal for two identical runs) and ``environment``.
 
     Raises:

@@ -6,18 +6,20 @@ SHA-256 hashing (:mod:`.hashing`), the model zoo's metadata
 from .body_check import BodyError, check_body, describe_body
 from .download import (BadBodyError, ChecksumError, DownloadError,
                        apply_mirror, download, get_cache_dir,
-                       get_checkpoint_dir, get_mirror, resolve_checkpoint,
-                       resolve_load_from, zoo_download_url)
+                       fetch_zoo_weights, get_checkpoint_dir, get_mirror,
+                       resolve_checkpoint, resolve_load_from,
+                       zoo_download_url, zoo_weights)
 from .hashing import normalize_sha256, sha256_file, state_dict_sha256
 from .model_zoo import (ModelZooError, get_entry, load_model_zoo,
-                        parse_model_zoo_markdown, render_model_zoo_markdown)
+                        parse_model_zoo_markdown, render_model_zoo_markdown,
+                        save_zoo_entry)
 
 #: names of :mod:`.safe_load`, imported on first use: it imports torch
 #: (~4 s, ~600 MB), which e.g. ``tools/model_zoo.py list`` does not need
 _LAZY = {name: 'safe_load' for name in (
     'SAFE_GLOBAL_NAMES', 'CheckpointError', 'get_state_dict',
     'load_checkpoint_safely', 'register_safe_globals', 'safe_globals_list',
-    'safe_torch_load')}
+    'safe_torch_load', 'load_safetensors', 'save_safetensors')}
 
 
 def __getattr__(name):
@@ -31,11 +33,13 @@ def __getattr__(name):
 __all__ = [
     'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
     'safe_torch_load', 'load_checkpoint_safely', 'get_state_dict',
+    'load_safetensors', 'save_safetensors',
     'CheckpointError', 'BadBodyError', 'BodyError', 'check_body',
     'describe_body', 'download', 'DownloadError', 'ChecksumError',
     'get_cache_dir', 'get_checkpoint_dir', 'get_mirror', 'apply_mirror',
     'resolve_checkpoint', 'resolve_load_from', 'zoo_download_url',
+    'zoo_weights', 'fetch_zoo_weights',
     'sha256_file', 'state_dict_sha256', 'normalize_sha256',
     'load_model_zoo', 'get_entry', 'ModelZooError',
-    'render_model_zoo_markdown', 'parse_model_zoo_markdown'
+    'render_model_zoo_markdown', 'parse_model_zoo_markdown', 'save_zoo_entry'
 ]
