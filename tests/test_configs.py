@@ -44,8 +44,9 @@ def test_config_list_is_complete():
     for expected in [
             'configs/stft_demo.py', 'configs/avgzsl_baseline_demo.py',
             'configs/baselines/tcaf_demo.py', 'configs/baselines/avca_demo.py',
-            'configs/baselines/avmst_demo.py', 'configs/baselines/tcaf_ucf.py',
-            'configs/baselines/avca_ucf.py', 'configs/baselines/avmst_ucf.py',
+            'configs/baselines/spiking_avca_demo.py',
+            'configs/baselines/tcaf_ucf.py', 'configs/baselines/avca_ucf.py',
+            'configs/baselines/spiking_avca_ucf.py',
             'configs/ablations/stft_demo_no_glp.py',
             'configs/ablations/stft_demo_no_tsf.py',
             'configs/ablations/stft_demo_fixed_threshold.py',

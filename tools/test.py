@@ -29,6 +29,7 @@ from stftbox.datasets import DatasetError
 from stftbox.fileio import (CheckpointError, DownloadError, ModelZooError,
                             load_checkpoint_safely, resolve_checkpoint,
                             safe_torch_load)
+from stftbox.utils import tune_if_requested
 
 
 def parse_args():
@@ -44,6 +45,10 @@ def parse_args():
     parser.add_argument('--mirror', help='base URL that hosts the model-zoo '
                         'checkpoint files under their zoo file names '
                         '(default: $STFTBOX_MIRROR)')
+    parser.add_argument('--tune-malloc', action='store_true',
+                        help='keep freed large tensors in the heap (glibc '
+                        'mallopt, process-wide; faster CPU steps at paper '
+                        'widths; also STFTBOX_MALLOC_TUNING=1)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'test_dataloader.dataset.data_root=/path/UCF')
@@ -71,6 +76,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    tune_if_requested(args.tune_malloc)
     register_all_modules()
     try:
         cfg = load_config(args.config, args.cfg_options)

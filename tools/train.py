@@ -28,6 +28,7 @@ from stftbox.apis import register_all_modules
 from stftbox.engine.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
 from stftbox.fileio import DownloadError, ModelZooError, resolve_load_from
+from stftbox.utils import tune_if_requested
 
 
 def parse_args():
@@ -48,6 +49,10 @@ def parse_args():
                         help='also log scalars to tensorboard or wandb '
                         '(local vis_data/scalars.json is always written; '
                         "default: the config's visualizer)")
+    parser.add_argument('--tune-malloc', action='store_true',
+                        help='keep freed large tensors in the heap (glibc '
+                        'mallopt, process-wide; faster CPU steps at paper '
+                        'widths; also STFTBOX_MALLOC_TUNING=1)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. '
                         'train_cfg.max_epochs=10')
@@ -91,6 +96,7 @@ def build_cfg(args) -> Config:
 
 def main():
     args = parse_args()
+    tune_if_requested(args.tune_malloc)
     register_all_modules()
     try:
         cfg = build_cfg(args)

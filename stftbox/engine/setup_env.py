@@ -4,20 +4,15 @@ from mmengine.registry import DefaultScope
 
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Import every stftbox module that registers into a registry, allow-list
-    the few classes mmengine checkpoints hold for weights-only loading, keep
-    freed large tensors in the heap (:func:`stftbox.utils.tune_cpu_allocator`;
-    ``STFTBOX_MALLOC_TUNING=0`` opts out) and make ``'stftbox'`` the default
-    registry scope.
+    the few classes mmengine checkpoints hold for weights-only loading and
+    make ``'stftbox'`` the default registry scope. No process-wide side
+    effect: the allocator tuning is the tools' opt-in
+    (:func:`stftbox.utils.tune_if_requested`).
 
     Args:
         init_default_scope (bool): create the ``'stftbox'`` default scope if
             none is active. Default True.
     """
-    # the tools and the inference API all come through here: reuse freed
-    # large tensors instead of re-mapping them (values unchanged; opt out
-    # with STFTBOX_MALLOC_TUNING=0, see stftbox.utils.cpu_allocator)
-    from stftbox.utils import tune_cpu_allocator
-    tune_cpu_allocator()
     import stftbox.datasets  # noqa: F401
     import stftbox.engine  # noqa: F401
     import stftbox.evaluation  # noqa: F401

@@ -17,9 +17,10 @@ import ctypes.util
 import os
 import sys
 
-__all__ = ['tune_cpu_allocator', 'ALLOCATOR_ENV']
+__all__ = ['tune_cpu_allocator', 'ALLOCATOR_ENV', 'tune_if_requested']
 
-#: set to ``0`` to leave glibc's allocator as it is
+#: ``1``: the tools tune the allocator (as ``--tune-malloc``); ``0``: never,
+#: not even when a tool is asked to
 ALLOCATOR_ENV = 'STFTBOX_MALLOC_TUNING'
 
 _M_TRIM_THRESHOLD = -1
@@ -31,15 +32,14 @@ def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:
     """Raise glibc's mmap and trim thresholds so that freed large tensors are
     reused instead of unmapped (see the module docstring for the numbers).
 
-    Called by :func:`stftbox.apis.register_all_modules`, i.e. by every tool
-    (``train.py``, ``test.py``, ``run_protocol.py``, ``benchmark.py``, the
-    demo) and by :func:`stftbox.apis.init_model`. It changes only where
-    memory comes from, never a value: outputs are bit-identical. Freed
-    memory then stays with the process (its RSS no longer shrinks after a
-    peak; heap fragmentation can raise the peak a little: measured at paper
-    width, batch 64, one training step, the peak stayed within 2.5 GB).
-    The setting is process-wide: an application that imports stftbox as a
-    library gets it from :func:`stftbox.apis.init_model` too. Does nothing
+    An explicit opt-in: importing stftbox, ``register_all_modules`` and
+    ``init_model`` never call it; the tools do when asked
+    (``tools/train.py --tune-malloc``, ``tools/test.py --tune-malloc``,
+    ``benchmark.py --tune-malloc``, or ``STFTBOX_MALLOC_TUNING=1``; see
+    :func:`tune_if_requested`). It changes only where memory comes from,
+    never a value: outputs are bit-identical. Freed memory then stays with
+    the process (its RSS no longer shrinks after a peak). The setting is
+    process-wide, which is why a library never makes it for you. Does nothing
     (returns False) off Linux glibc, when ``STFTBOX_MALLOC_TUNING=0``, or
     when the environment sets ``MALLOC_MMAP_THRESHOLD_``,
     ``MALLOC_TRIM_THRESHOLD_`` or a ``glibc.malloc`` entry of
@@ -58,7 +58,7 @@ def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:
     if not 1 <= threshold_bytes <= 2**31 - 1:
         raise ValueError('threshold_bytes must be in [1, 2**31 - 1] (a C '
                          f'int), got {threshold_bytes}')
-    if (os.environ.get(ALLOCATOR_ENV, '1') == '0'
+    if (os.environ.get(ALLOCATOR_ENV) == '0'
             or 'MALLOC_MMAP_THRESHOLD_' in os.environ
             or 'MALLOC_TRIM_THRESHOLD_' in os.environ
             or 'glibc.malloc' in os.environ.get('GLIBC_TUNABLES', '')
@@ -77,3 +77,19 @@ def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:
         mallopt(_M_TRIM_THRESHOLD, threshold_bytes))
     _DONE[threshold_bytes] = ok
     return ok
+
+
+def tune_if_requested(flag: bool = False) -> bool:
+    """The tools' opt-in: tune the allocator when ``flag`` (a tool's
+    ``--tune-malloc``) is set or the environment has
+    ``STFTBOX_MALLOC_TUNING=1``; ``STFTBOX_MALLOC_TUNING=0`` always wins.
+
+    Args:
+        flag (bool): the tool's command-line switch. Default False.
+
+    Returns:
+        bool: whether the allocator was tuned (:func:`tune_cpu_allocator`).
+    """
+    if flag or os.environ.get(ALLOCATOR_ENV) == '1':
+        return tune_cpu_allocator()
+    return False

@@ -1,13 +1,13 @@
 """Unit tests of the peer baselines' parts (BNMLP, TCaF mask and padding,
-AVCA negatives, AVMST = AVCA + SNN branch, TrainModeEmbeddingHook); the
+AVCA negatives, SpikingAVCA = AVCA + SNN branch, TrainModeEmbeddingHook); the
 number-for-number checks against the peers are in test_peer_{tcaf,avca}.py.
 """
 import pytest
 import torch
 
 from stftbox.apis import register_all_modules
-from stftbox.models.backbones.tcaf_backbone import tcaf_attention_mask
-from stftbox.models.classifiers.peer_models import sample_negatives
+from stftbox.models.baselines.tcaf import tcaf_attention_mask
+from stftbox.models.baselines.avca import sample_negatives
 from stftbox.registry import HOOKS, MODELS
 
 B, LA, LV, DA, DV, T = 4, 5, 7, 6, 10, 12
@@ -152,30 +152,30 @@ def test_avca_in_batch_negatives_and_eval_modes():
         MODELS.build(dict(type='AVCAHead', eval_mode='mean'))
 
 
-def test_avmst_is_avca_plus_snn_branch():
+def test_spiking_avca_is_avca_plus_snn_branch():
     torch.manual_seed(0)
-    avmst = _avca('AVMSTBackbone', snn_branch=dict(
+    spiking = _avca('SpikingAVCABackbone', snn_branch=dict(
         type='SNNBranch', time_steps=3, num_blocks=1,
         neuron=dict(type='IFNode'), pooling=None, tsf=None))
-    kinds = {type(m).__name__ for m in avmst.modules()}
+    kinds = {type(m).__name__ for m in spiking.modules()}
     assert {'IFNode', 'SNNBranch', 'AVCAHead'} <= kinds
     torch.manual_seed(0)
-    plain = _avca('AVMSTBackbone', snn_branch=None)
+    plain = _avca('SpikingAVCABackbone', snn_branch=None)
     torch.manual_seed(0)
     avca = _avca()
     plain.load_state_dict(avca.state_dict())
-    plain.eval(), avca.eval(), avmst.eval()
+    plain.eval(), avca.eval(), spiking.eval()
     x = _inputs()
     with torch.no_grad():
         assert torch.equal(plain(x, mode='tensor')['video'],
                            avca(x, mode='tensor')['video'])
-        out = avmst(x, mode='tensor')
+        out = spiking(x, mode='tensor')
     assert out['snn']['step_outputs'].shape[0] == 3
-    avmst.train()
-    avmst.set_class_embeddings(torch.randn(6, T), [0, 2, 4])
-    losses = avmst(x, dict(labels=torch.tensor([0, 2, 4, 2])), mode='loss')
+    spiking.train()
+    spiking.set_class_embeddings(torch.randn(6, T), [0, 2, 4])
+    losses = spiking(x, dict(labels=torch.tensor([0, 2, 4, 2])), mode='loss')
     sum(losses.values()).backward()
-    assert avmst.backbone.snn_proj.weight.grad.abs().sum() > 0
+    assert spiking.backbone.snn_proj.weight.grad.abs().sum() > 0
 
 
 class _Runner:

@@ -7,7 +7,7 @@ from spikingjelly.activation_based import surrogate as sj_surrogate
 
 from stftbox.models.neurons import (DynamicThresholdLIF, build_surrogate,
                                     normalized_softmax_entropy)
-from stftbox.models.utils import row_chunks
+from stftbox.ops.row_chunks import row_chunks
 from stftbox.registry import MODELS, NEURONS
 
 NEURON_TYPES = ['LIFNode', 'IFNode', 'ParametricLIFNode',
@@ -354,7 +354,7 @@ def _kernel_reference(x, v0, theta, zs, a, r0, steps, tau, decay_input,
                       detach_cue):
     """Step-by-step autograd loop with spikingjelly's charge / reset
     equations and the surrogate module: what the fused kernel computes."""
-    from stftbox.models.neurons.dynamic_threshold_op import \
+    from stftbox.ops.dynamic_threshold_lif import \
         binary_entropy_bits
     v, r, spikes, thetas = v0, r0, [], []
     for t in range(steps):
@@ -397,7 +397,7 @@ def test_fused_kernel_function_equals_autograd(sg, v_reset, detach_reset,
     others) equals autograd through the step-by-step reference: spikes and
     thresholds exactly (hence also ``v_T``), gradients of ``x``, ``v0``,
     ``theta`` / ``zs``, ``a`` up to float32 rounding."""
-    from stftbox.models.neurons.dynamic_threshold_op import (
+    from stftbox.ops.dynamic_threshold_lif import (
         DynamicThresholdLIFFunction, surrogate_backward_args)
     steps, num, chans = 6, 5, 24
     surrogate = _SURROGATES[sg]()
@@ -454,7 +454,7 @@ def test_tanh_mean_equals_autograd(dim):
     """The GLP cue's op: values and gradient those of autograd through
     ``tanh(x).mean(dim, keepdim=True)`` (to float32 rounding: it computes
     ``2 sigmoid(2x) - 1``), and an exact gradient (gradcheck, float64)."""
-    from stftbox.models.neurons.dynamic_threshold_op import tanh_mean
+    from stftbox.ops.dynamic_threshold_lif import tanh_mean
     x = _x(3, 4, 5, 16, scale=1.5)
     w = _x(3, 4, 5, 16, seed=1).mean(dim, keepdim=True)
     a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
@@ -475,7 +475,7 @@ def test_row_chunks_of_the_kernel_give_the_same_result(kwargs, monkeypatch):
     """The fused kernel runs all T steps of one chunk of neurons before the
     next chunk: several chunks (a partial last one included) give the
     spikes, thresholds and states of one chunk, and the same gradients."""
-    import stftbox.models.neurons.dynamic_threshold_op as op
+    import stftbox.ops.dynamic_threshold_lif as op
     x = _x(5, 3, 7, 16, scale=1.5)
     ctx = _x(5, 3, 7, 16, seed=2)
     w = _x(5, 3, 7, 16, seed=3)
@@ -503,8 +503,8 @@ def test_tanh_mean_row_chunks_give_the_same_result(monkeypatch):
     """Chunked rows (several, a partial last one) give the values and
     gradient of one chunk (to the last bit but for the odd element that a
     vectorised and a scalar loop round differently)."""
-    import stftbox.models.neurons.dynamic_threshold_op as op
-    from stftbox.models.neurons.dynamic_threshold_op import tanh_mean
+    import stftbox.ops.dynamic_threshold_lif as op
+    from stftbox.ops.dynamic_threshold_lif import tanh_mean
     x = _x(3, 4, 5, 16, scale=1.5)
     w = _x(3, 4, 5, 1, seed=1)
     results = []

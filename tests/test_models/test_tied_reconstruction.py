@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import stftbox.models  # noqa: F401
-from stftbox.models.backbones.tied_reconstruction import (
+from stftbox.ops.tied_reconstruction import (
     GramQuadratic, tied_reconstruction_mse)
 from stftbox.models.backbones.two_stream import masked_mse
 from stftbox.registry import MODELS

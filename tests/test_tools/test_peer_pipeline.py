@@ -1,4 +1,4 @@
-"""The exact TCaF, AVCA and AVMST-style demo configs train and validate in
+"""The exact TCaF, AVCA and SpikingAVCA demo configs train and validate in
 the mmengine pipeline (AVGZSLDataset batches with padding masks,
 TrainModeEmbeddingHook, GZSLMetric)."""
 import os.path as osp
@@ -20,7 +20,7 @@ class _CountTextProjBatches:
         return int(self.bn.num_batches_tracked) - self.start
 
 
-@pytest.mark.parametrize('name,per_step', [('tcaf', 3), ('avmst', 3)])
+@pytest.mark.parametrize('name,per_step', [('tcaf', 3), ('spiking_avca', 3)])
 def test_demo_trains_with_train_mode_pass(name, per_step, surrogate_root,
                                           short_run, tmp_path):
     from mmengine.config import Config

@@ -1,4 +1,5 @@
-"""glibc allocator tuning: applied by register_all_modules, opt-out works."""
+"""glibc allocator tuning: never a side effect of importing stftbox, an
+explicit opt-in of the tools; opt-out and the user's own settings win."""
 import os
 import subprocess
 import sys
@@ -14,25 +15,41 @@ glibc = pytest.mark.skipif(not sys.platform.startswith('linux'),
 def _run(code: str, **env) -> str:
     full = dict(os.environ)
     for key in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_',
-                'GLIBC_TUNABLES'):
+                'GLIBC_TUNABLES', cpu_allocator.ALLOCATOR_ENV):
         full.pop(key, None)
     full.update(env)
     return subprocess.run([sys.executable, '-c', code], env=full, check=True,
                           capture_output=True, text=True).stdout.strip()
 
 
+SHOW = 'from stftbox.utils.cpu_allocator import _DONE; print(_DONE)'
+
+
 @glibc
-def test_register_all_modules_tunes_the_allocator():
-    code = ('from stftbox.apis import register_all_modules;'
-            'register_all_modules();'
-            'from stftbox.utils.cpu_allocator import _DONE; print(_DONE)')
-    assert _run(code, STFTBOX_MALLOC_TUNING='1') == '{1073741824: True}'
-    # opted out: nothing applied
-    assert _run(code, STFTBOX_MALLOC_TUNING='0') == '{}'
+def test_import_and_init_model_leave_the_allocator_alone():
+    code = ('import stftbox; from stftbox.apis import register_all_modules, '
+            'init_model; register_all_modules();' + SHOW)
+    assert _run(code) == '{}'
+    # the env alone does nothing without a tool asking
+    assert _run(code, STFTBOX_MALLOC_TUNING='1') == '{}'
+
+
+@glibc
+def test_tools_opt_in():
+    code = ('from stftbox.utils import tune_if_requested;'
+            'print(tune_if_requested({flag}));' + SHOW)
+    assert _run(code.format(flag=False)) == 'False\n{}'
+    assert _run(code.format(flag=True)) == 'True\n{1073741824: True}'
+    assert _run(code.format(flag=False), STFTBOX_MALLOC_TUNING='1') == \
+        'True\n{1073741824: True}'
+    # opted out: nothing applied, even with the flag
+    assert _run(code.format(flag=True), STFTBOX_MALLOC_TUNING='0') == \
+        'False\n{}'
     # the user's own glibc setting wins
-    assert _run(code, MALLOC_MMAP_THRESHOLD_='65536') == '{}'
-    assert _run(code, MALLOC_TRIM_THRESHOLD_='65536') == '{}'
-    assert _run(code, GLIBC_TUNABLES='glibc.malloc.trim_threshold=1') == '{}'
+    for env in (dict(MALLOC_MMAP_THRESHOLD_='65536'),
+                dict(MALLOC_TRIM_THRESHOLD_='65536'),
+                dict(GLIBC_TUNABLES='glibc.malloc.trim_threshold=1')):
+        assert _run(code.format(flag=True), **env) == 'False\n{}'
 
 
 @glibc

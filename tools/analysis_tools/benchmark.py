@@ -4,7 +4,8 @@
         [--reference B.py] [--rounds 5] [--warmup 3] [--iters 5]
         [--batch-size 64] [--threads 2] [--audio-steps La]
         [--video-steps Lv] [--classes 100]
-        [--device cpu] [--breakdown [--depth 2]] [--cfg-options ...]
+        [--device cpu] [--breakdown [--depth 2]] [--tune-malloc]
+        [--cfg-options ...]
     python tools/analysis_tools/benchmark.py --neuron [--rounds 5]
 
 Each config is measured in its own subprocess (so its peak resident memory
@@ -286,6 +287,8 @@ def _worker_command(args, config: str, out_file: str, count: bool) -> list:
         cmd += ['--video-steps', str(args.video_steps)]
     if not count:
         cmd.append('--no-count')
+    if args.tune_malloc:
+        cmd.append('--tune-malloc')
     if args.cfg_options:
         cmd += ['--cfg-options', *args.cfg_options]
     return cmd
@@ -397,7 +400,7 @@ def benchmark_neuron(rounds: int = 5, shape=NEURON_SHAPE) -> dict:
     defaults, with a GLP context as in a spiking block) and spikingjelly
     ``LIFNode(step_mode='m')`` on a random ``shape`` input
     (``[T, B, L, D]``); interleaved, medians
-    (:func:`stftbox.models.neurons.speed.time_neuron_pair`).
+    (:func:`stftbox.ops.speed.time_neuron_pair`).
 
     Returns:
         dict: ``dynamic_threshold_lif_s``, ``lif_node_s`` (median wall
@@ -405,7 +408,7 @@ def benchmark_neuron(rounds: int = 5, shape=NEURON_SHAPE) -> dict:
         ``cpu_ratio`` (the same for process CPU time, less sensitive to
         other load), ``shape``.
     """
-    from stftbox.models.neurons.speed import time_neuron_pair
+    from stftbox.ops.speed import time_neuron_pair
     res = time_neuron_pair(shape=shape, repeats=rounds)
     return dict(dynamic_threshold_lif_s=res['DynamicThresholdLIF']['median_s'],
                 lif_node_s=res['LIFNode']['median_s'], ratio=res['ratio'],
@@ -447,6 +450,10 @@ def parse_args(argv=None):
                         help='benchmark DynamicThresholdLIF vs LIFNode')
     parser.add_argument('--cfg-options', nargs='+',
                         help='key=value overrides of every config')
+    parser.add_argument('--tune-malloc', action='store_true',
+                        help='keep freed large tensors in the heap (glibc '
+                        'mallopt, in each worker; also '
+                        'STFTBOX_MALLOC_TUNING=1)')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     parser.add_argument('--no-count', action='store_true',
                         help=argparse.SUPPRESS)
@@ -470,6 +477,8 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.worker:   # one measurement, in this (fresh) process
+        from stftbox.utils import tune_if_requested
+        tune_if_requested(args.tune_malloc)
         res = measure(args.configs[0], args.batch_size, args.iters,
                       args.audio_steps, args.video_steps, args.classes,
                       args.device, count=not args.no_count,

@@ -76,8 +76,8 @@ RUNS = [
      'AVCA (the released architecture, verified against the peer; small '
      'widths): averaged features, 2-token attention, triplet losses, '
      'video-only evaluation'),
-    ('avmst_demo', 'configs/baselines/avmst_demo.py',
-     'AVMST-style: the exact AVCA + an IF-neuron SNN branch'),
+    ('spiking_avca_demo', 'configs/baselines/spiking_avca_demo.py',
+     'SpikingAVCA: the exact AVCA + an IF-neuron SNN branch (not AVMST)'),
     ('avgzsl_baseline_demo', 'configs/avgzsl_baseline_demo.py',
      'temporal mean + MLP'),
 ]

@@ -58,7 +58,7 @@ class ModalityEncoder(BaseModule):
         ``return_linear=True`` returns ``(y, o)`` with ``o = fc(x)`` ``[B, L,
         d]``, the linear output before the norm (what a decoder tied to
         ``fc`` needs, see ``tied_reconstruction_mse`` in
-        ``stftbox/models/backbones/tied_reconstruction.py``).
+        ``stftbox/ops/tied_reconstruction.py``).
         """
         if x.shape[-1] != self.in_channels:
             raise ValueError(f'expected last dim {self.in_channels}, got '

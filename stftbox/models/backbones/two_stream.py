@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from stftbox.registry import MODELS
-from .tied_reconstruction import tied_reconstruction_mse
+from stftbox.ops.tied_reconstruction import tied_reconstruction_mse
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor,

@@ -1,5 +1,4 @@
-"""Whole models (mmengine BaseModel)."""
+"""Whole models (mmengine BaseModel). Peer models: ``stftbox.models.baselines``."""
 from .av_gzsl_classifier import STFT, AVGZSLClassifier
-from .peer_models import AVCA, TCaF
 
-__all__ = ['AVGZSLClassifier', 'STFT', 'TCaF', 'AVCA']
+__all__ = ['AVGZSLClassifier', 'STFT']

@@ -1,6 +1,5 @@
-"""GZSL heads: joint embedding space, losses and distances."""
+"""GZSL heads: joint embedding space, losses and distances. Peer heads:
+``stftbox.models.baselines``."""
 from .gzsl_head import GZSLHead
-from .tcaf_head import TCaFHead
-from .avca_head import AVCAHead
 
-__all__ = ['GZSLHead', 'TCaFHead', 'AVCAHead']
+__all__ = ['GZSLHead']

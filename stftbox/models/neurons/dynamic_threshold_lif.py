@@ -20,7 +20,7 @@ from spikingjelly.activation_based import neuron as sj_neuron
 
 from stftbox.registry import NEURONS
 from .base import DEFAULT_SURROGATE, SpikeRecordMixin, build_surrogate
-from .dynamic_threshold_op import (DynamicThresholdLIFFunction,
+from stftbox.ops.dynamic_threshold_lif import (DynamicThresholdLIFFunction,
                                    binary_entropy_bits,
                                    surrogate_backward_args, tanh_mean)
 
@@ -108,7 +108,7 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
     Speed: in multi-step mode with channels last (``channel_dim=-1``), a
     spikingjelly surrogate that has a static ``backward`` (ATan, Sigmoid,
     ...) and ``entropy_source`` ``'prev_output'`` or ``'input'``, the
-    neuron runs :class:`~stftbox.models.neurons.dynamic_threshold_op.
+    neuron runs :class:`~stftbox.ops.dynamic_threshold_lif.
     DynamicThresholdLIFFunction`, spikingjelly's fused-LIF construction
     (no autograd graph per step, hand-written backward) with the tensor
     threshold; otherwise (``'membrane'``, ``store_v_seq``, other channel

@@ -28,7 +28,7 @@ from mmengine.model import BaseModule
 
 from stftbox.registry import POOLINGS
 
-from .glp_gate_op import gated_glp
+from stftbox.ops.glp_gate import gated_glp
 from .pooling_ops import mix_poolings, replace_columns
 
 __all__ = ['BaseTokenPooling', 'MaxPooling', 'AvgPooling',
@@ -421,7 +421,7 @@ class GlobalLocalPooling(BaseTokenPooling):
     def gated(self, x: torch.Tensor, boundaries=None) -> Optional[tuple]:
         """GLP and the residual gate fused, for unpadded tokens:
         ``(x (1 + sigmoid(P)), P)`` with ``P = self(x, None, boundaries)``
-        (:func:`~stftbox.models.poolings.glp_gate_op.gated_glp`; fewer
+        (:func:`~stftbox.ops.glp_gate.gated_glp`; fewer
         full-size passes and saved tensors than pooling, mixing and gating
         one by one; written for CPU memory traffic). None when it does not
         apply (``kernel_size != 3``, ``count_include_pad``, a tensor not on

@@ -1,6 +1,4 @@
-"""Model utilities (spike statistics, row chunks of hand-written kernels)."""
-from .row_chunks import row_chunks
+"""Model utilities (spike statistics)."""
 from .spike_stats import firing_rates, set_firing_rate_recording, spiking_layers
 
-__all__ = ['firing_rates', 'spiking_layers', 'set_firing_rate_recording',
-           'row_chunks']
+__all__ = ['firing_rates', 'spiking_layers', 'set_firing_rate_recording']

@@ -14,7 +14,7 @@ from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import neuron as sj_neuron
 from spikingjelly.activation_based import surrogate as sj_surrogate
 
-from .dynamic_threshold_lif import DynamicThresholdLIF
+from stftbox.models.neurons.dynamic_threshold_lif import DynamicThresholdLIF
 
 __all__ = ['build_neuron_pair', 'time_neuron_pair']
 

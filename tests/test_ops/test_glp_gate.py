@@ -6,8 +6,8 @@ import torch
 import stftbox.models  # noqa: F401
 from stftbox.models.backbones.snn_branch import SpikingBlock
 from stftbox.models.poolings import GlobalLocalPooling
-from stftbox.models.poolings.glp_gate_op import GatedGLPFunction, gated_glp
-from stftbox.models.utils import row_chunks
+from stftbox.ops.glp_gate import GatedGLPFunction, gated_glp
+from stftbox.ops.row_chunks import row_chunks
 
 
 def _reference(pool, x, boundaries):
@@ -129,7 +129,7 @@ def test_spiking_block_same_with_and_without_fusion(boundaries, monkeypatch):
 def test_row_chunks_give_the_same_result(chunk, monkeypatch):
     """The op runs in row chunks (cache-sized): several chunks, including
     a last partial one, equal the reference."""
-    import stftbox.models.poolings.glp_gate_op as op
+    import stftbox.ops.glp_gate as op
     monkeypatch.setattr(op, 'CHUNK_ELEMENTS', chunk)
     assert len(row_chunks(7 * 3, 6 * 5, op.CHUNK_ELEMENTS)) > 1
     g = torch.Generator().manual_seed(3)

@@ -16,8 +16,8 @@ from timm.layers import Mlp
 from timm.models.vision_transformer import Block
 
 from stftbox.registry import MODELS
-from .bn_mlp import BNMLP
-from .mean_pool_encoder import masked_mean
+from ..bn_mlp import BNMLP
+from ..mean_pool import masked_mean
 
 __all__ = ['AVCABackbone']
 

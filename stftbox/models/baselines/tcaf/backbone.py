@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from timm.layers import Mlp
 
 from stftbox.registry import MODELS
-from .bn_mlp import BNMLP
+from ..bn_mlp import BNMLP
 
 __all__ = ['TCaFBackbone', 'TCaFTokenEmbedding', 'TCaFLayer', 'TCaFAttention',
            'tcaf_attention_mask']
@@ -205,7 +205,7 @@ class TCaFBackbone(nn.Module):
     ``forward``, used for training) uses ``arange(T) * step_seconds``;
     ``'index'`` (the peer's ``get_embeddings``, used for every evaluation)
     uses the integer positions ``0 .. T-1``. The two give different
-    embeddings; :class:`~stftbox.models.classifiers.TCaF` picks the peer's
+    embeddings; :class:`~stftbox.models.baselines.TCaF` picks the peer's
     choice for each mode.
 
     Args:

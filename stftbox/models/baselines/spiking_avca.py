@@ -1,4 +1,6 @@
-"""AVMST-style backbone: the exact AVCA backbone plus a spiking branch."""
+"""SpikingAVCA: the exact AVCA plus a spiking branch over the two encoded
+tokens. Our own AVCA variant, *not* the released AVMST (the exact AVMST port
+lives beside it in ``baselines/avmst.py`` once issue 18 lands)."""
 import copy
 from typing import Dict, Optional
 
@@ -6,15 +8,20 @@ import torch
 import torch.nn as nn
 
 from stftbox.registry import MODELS
-from .avca_backbone import AVCABackbone
+from .avca.backbone import AVCABackbone
+from .avca.classifier import AVCA
 
-__all__ = ['AVMSTBackbone']
+__all__ = ['SpikingAVCABackbone', 'SpikingAVCA']
 
 
 @MODELS.register_module()
-class AVMSTBackbone(AVCABackbone):
-    """:class:`AVCABackbone` with an SNN branch (AVMST, the STFT authors'
-    ICME 2023 model, is built on AVCA; docs/method.md [P]).
+class SpikingAVCABackbone(AVCABackbone):
+    """:class:`AVCABackbone` with an SNN branch on the encoded tokens [I].
+
+    This is what the repository formerly called "AVMST-style". It is *not*
+    the released AVMST (Li et al., ICME 2023), which runs Linear -> IF ->
+    Linear -> IF on the raw input features and uses the softmax-gated firing
+    rate to modulate the modality embeddings (docs/baselines.md).
 
     The SNN branch (``SNNBranch`` by config) runs over the two encoded
     tokens ``[phi_a, phi_v]`` (``[B, 2, d]``) for ``T`` time steps; its
@@ -64,3 +71,10 @@ class AVMSTBackbone(AVCABackbone):
         out.update(audio=out['audio'] + s, video=out['video'] + s, snn=snn)
         out['embedding'] = out['video']
         return out
+
+
+@MODELS.register_module()
+class SpikingAVCA(AVCA):
+    """:class:`AVCA` (training with negatives, video-branch evaluation) with a
+    :class:`SpikingAVCABackbone`; the name says which model a config builds.
+    Same interface as :class:`AVCA`."""

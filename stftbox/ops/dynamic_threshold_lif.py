@@ -25,7 +25,7 @@ import torch
 from torch.autograd.function import once_differentiable
 from spikingjelly.activation_based import surrogate as sj_surrogate
 
-from stftbox.models.utils.row_chunks import row_chunks
+from stftbox.ops.row_chunks import row_chunks
 
 __all__ = ['DynamicThresholdLIFFunction', 'binary_entropy_bits',
            'surrogate_backward_args', 'tanh_mean']

@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from stftbox.registry import MODELS
-from ..backbones.bn_mlp import BNMLP
+from ..bn_mlp import BNMLP
 
 __all__ = ['TCaFHead']
 

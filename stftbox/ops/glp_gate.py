@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 import torch
 from torch.autograd.function import once_differentiable
 
-from stftbox.models.utils.row_chunks import row_chunks
+from stftbox.ops.row_chunks import row_chunks
 
 __all__ = ['GatedGLPFunction', 'gated_glp']
 

@@ -1,0 +1,1 @@
+"""Hand-written kernels of STFT's parts, each beside a plain reference."""
