@@ -14,12 +14,14 @@ PKG = osp.join(REPO, 'stftbox')
 
 #: rank of each sub-package of stftbox (lowest first): generic helpers; the
 #: artifact supply chain; the registries; data, evaluation and models; the
-#: runner and its tool plumbing; the public inference API
+#: runner and its tool plumbing; the public inference API. ``ops`` (the
+#: hand-written kernels) shares the models' layer: ``ops/speed.py`` times
+#: the neurons of ``models``
 LAYERS = {
     'utils': 0,
     'fileio': 1,
     'registry': 2,
-    'datasets': 3, 'evaluation': 3, 'models': 3,
+    'datasets': 3, 'evaluation': 3, 'models': 3, 'ops': 3,
     'engine': 4,
     'apis': 5,
 }
