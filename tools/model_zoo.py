@@ -204,7 +204,7 @@ def _update_docs(zoo, entry, log):
     from stftbox.fileio.model_zoo import DOC_FILES, render_doc_numbers
     from stftbox.engine import load_config
     cfg = load_config(osp.join(REPO, entry['config']))
-    subst = dict(DATA=cfg.test_dataloader.dataset.data_root,
+    subst = dict(DATA=osp.expanduser(cfg.test_dataloader.dataset.data_root),
                  CONFIG=entry['config'], CKPT=f"checkpoints/"
                  f"{entry['filename']}")
     outputs = {}
@@ -257,6 +257,12 @@ def cmd_regenerate(args, zoo):
         print(f'error: {entry["name"]} was not read from a metafile',
               file=sys.stderr)
         return 1
+    if args.docs_only:
+        with open(osp.join(REPO, 'model-zoo.md'), 'w',
+                  encoding='utf-8') as f:
+            f.write(render_model_zoo_markdown(zoo))
+        _update_docs(zoo, entry, print)
+        return 0
     old = entry.get('reproduce') or {}
     threads = args.threads or old.get('threads') or 2
     seeds = args.seeds if args.seeds is not None else \
@@ -382,7 +388,10 @@ def parse_args(argv=None):
                    'spread over seeds (default: the recorded ones; none: '
                    'drop the record)')
     p.add_argument('--work-dir', help='fresh folder for the runs (default: '
-                   'a new work_dirs/zoo_<name>_*)')
+                   'a new work_dirs/zoo_<name>_*); an interrupted '
+                   'regenerate continues in its folder')
+    p.add_argument('--docs-only', action='store_true', help='no runs: '
+                   'rewrite model-zoo.md and the docs from the zoo as it is')
     return parser.parse_args(argv)
 
 

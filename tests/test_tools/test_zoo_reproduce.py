@@ -150,3 +150,29 @@ def test_documented_command_reproduces_entry(entry, surrogate_root,
         'the documented protocol no longer reproduces the zoo entry; if the '
         'numerics changed on purpose, run `python tools/model_zoo.py '
         f'regenerate {NAME}` and commit what it rewrites')
+
+
+def test_docs_demo_output_is_current(entry, surrogate_root):
+    """The zero-shot demo output quoted in docs/inference.md is what the
+    shipped checkpoint prints now (`regenerate` rewrites it)."""
+    import importlib.util
+    import subprocess
+    import sys
+    spec = importlib.util.spec_from_file_location(
+        'stftbox_tool_model_zoo_repro', osp.join(REPO, 'tools',
+                                                 'model_zoo.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    text = open(osp.join(REPO, 'docs', 'inference.md'),
+                encoding='utf-8').read()
+    blocks = tool.DOC_OUTPUT.findall(text)
+    assert [(b[1], b[2]) for b in blocks] == [(NAME, 'zero_shot_demo')]
+    subst = dict(DATA=surrogate_root, CONFIG=entry['config'],
+                 CKPT=entry['url'])
+    cmd = [sys.executable] + [a.format(**subst)
+                              for a in tool.DOC_OUTPUTS['zero_shot_demo']]
+    env = dict(os.environ, PYTHONPATH=REPO)
+    res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.rstrip('\n') + '\n' == blocks[0][3]
