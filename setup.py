@@ -37,6 +37,7 @@ setup(
     include_package_data=True,
     install_requires=read_requirements('runtime.txt'),
     extras_require={'tests': read_requirements('tests.txt'),
-                    'vis': read_requirements('vis.txt')},
+                    'vis': read_requirements('vis.txt'),
+                    'deploy': read_requirements('deploy.txt')},
     zip_safe=False,
 )

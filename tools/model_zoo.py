@@ -131,8 +131,8 @@ def cmd_render(args, zoo):
         print(f'{target} is up to date')
         return 0
     if args.output:
-        with open(args.output, 'w', encoding='utf-8') as f:
-            f.write(text)
+        from stftbox.fileio.atomic_io import atomic_write_text
+        atomic_write_text(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
@@ -163,7 +163,10 @@ def _protocol_run(cfg, work_dir, threads, seed=None):
     cfg = copy.deepcopy(cfg)
     if seed is not None:
         cfg.randomness.seed = int(seed)
-    return run_protocol(cfg, work_dir, threads=threads)
+    summary = run_protocol(cfg, work_dir, threads=threads)
+    # protocol.json records the checkpoint relative to the work dir
+    summary['checkpoint'] = osp.join(work_dir, summary['checkpoint'])
+    return summary
 
 
 def _scores(d):

@@ -1,8 +1,11 @@
-"""The artifact supply chain: verified, resumable downloads
+"""The artifact supply chain: atomic writes of run artifacts
+(:mod:`.atomic_io`), verified, resumable downloads
 (:mod:`.download`), checks of what a server sent (:mod:`.body_check`),
 SHA-256 hashing (:mod:`.hashing`), the model zoo's metadata
 (:mod:`.model_zoo`) and weights-only checkpoint loading
 (:mod:`.safe_load`, pickle checkpoints; ``.safetensors`` files)."""
+from .atomic_io import (atomic_write, atomic_write_bytes, atomic_write_text,
+                        dump_json_atomic)
 from .body_check import BodyError, check_body, describe_body
 from .download import (BadBodyError, ChecksumError, DownloadError,
                        apply_mirror, download, get_cache_dir,
@@ -31,7 +34,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
+    'atomic_write', 'atomic_write_bytes', 'atomic_write_text',
+    'dump_json_atomic', 'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
     'safe_torch_load', 'load_checkpoint_safely', 'get_state_dict',
     'load_safetensors', 'save_safetensors',
     'CheckpointError', 'BadBodyError', 'BodyError', 'check_body',
