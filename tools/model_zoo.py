@@ -156,6 +156,13 @@ DOC_OUTPUTS = {
 }
 
 
+def _write_text(path, text):
+    """Write ``text`` atomically (temporary file, then rename)."""
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:
+        f.write(text)
+    os.replace(path + '.tmp', path)
+
+
 def _protocol_run(cfg, work_dir, threads, seed=None):
     import copy
 
@@ -239,9 +246,7 @@ def _update_docs(zoo, entry, log):
             text = f.read()
         new = DOC_OUTPUT.sub(output, render_doc_numbers(text, zoo, rel))
         if new != text:
-            with open(path + '.tmp', 'w', encoding='utf-8') as f:
-                f.write(new)
-            os.replace(path + '.tmp', path)
+            _write_text(path, new)
             log(f'updated {rel}')
 
 
@@ -261,9 +266,8 @@ def cmd_regenerate(args, zoo):
               file=sys.stderr)
         return 1
     if args.docs_only:
-        with open(osp.join(REPO, 'model-zoo.md'), 'w',
-                  encoding='utf-8') as f:
-            f.write(render_model_zoo_markdown(zoo))
+        _write_text(osp.join(REPO, 'model-zoo.md'),
+                    render_model_zoo_markdown(zoo))
         _update_docs(zoo, entry, print)
         return 0
     old = entry.get('reproduce') or {}
@@ -338,8 +342,8 @@ def cmd_regenerate(args, zoo):
         entry.pop('seeds', None)
     save_zoo_entry(entry)
     zoo = load_model_zoo(args.zoo)
-    with open(osp.join(REPO, 'model-zoo.md'), 'w', encoding='utf-8') as f:
-        f.write(render_model_zoo_markdown(zoo))
+    _write_text(osp.join(REPO, 'model-zoo.md'),
+                render_model_zoo_markdown(zoo))
     _update_docs(zoo, get_entry(entry['name'], zoo), print)
     print(f'{entry["name"]}: test {_fmt_scores(entry)}; validation '
           f'{_fmt_scores(entry["validation"])} (epoch '

@@ -569,7 +569,7 @@ def zoo_download_url(entry, mirror=None):
     With a mirror (argument or ``$STFTBOX_MIRROR``) the URL is
     ``<mirror>/<entry filename>`` (also for entries not yet released, so
     people can host their own checkpoints); otherwise the entry's ``url``.
-    A ``url`` without a scheme is a path relative to ``model_zoo.yml`` (a
+    A ``url`` without a scheme is a path relative to the repository root (a
     checkpoint shipped in the repository) and becomes a ``file://`` URL.
 
     Args:
@@ -690,7 +690,8 @@ def resolve_checkpoint(spec,
       (``ETag`` / ``Last-Modified``; :func:`revalidate_cached`) and
       downloaded again when it changed, or used with a note saying so and
       how to refresh it when it cannot be checked;
-    * a model-zoo name (``model_zoo.yml``) -> its URL, as above.
+    * a model-zoo name (the metafiles of ``model-index.yml``) -> its URL,
+      as above.
 
     Load the result with :func:`stftbox.fileio.load_checkpoint_safely` or
     mmengine's ``load_checkpoint`` (weights-only; see
