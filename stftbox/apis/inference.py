@@ -47,10 +47,16 @@ class ClassNameEncoderError(ValueError):
 
 def init_model(config, checkpoint: Optional[str] = None,
                device: str = 'cpu', cfg_options: Optional[dict] = None):
-    """Build a model from a config and load a checkpoint, ready to predict.
+    """Build a model from a config (or a model-zoo name) and load a
+    checkpoint, ready to predict.
 
     Args:
-        config (str | os.PathLike | mmengine.Config): config file or object.
+        config (str | os.PathLike | mmengine.Config): config file or
+            object, or a model-zoo name (:func:`stftbox.apis.list_models`):
+            its config and, unless ``checkpoint`` is given, its released
+            weights (:func:`stftbox.apis.get_model` with
+            ``pretrained=True``; random weights for a model not yet
+            released).
         checkpoint (str, optional): local file, ``http(s)://`` URL or
             model-zoo name (resolved with
             :func:`stftbox.fileio.resolve_checkpoint`, loaded weights-only
@@ -81,9 +87,18 @@ def init_model(config, checkpoint: Optional[str] = None,
     from stftbox.fileio import load_checkpoint_safely, resolve_checkpoint
     from stftbox.engine.setup_env import register_all_modules
 
+    if isinstance(config, str) and not osp.isfile(config) and \
+            _is_zoo_name(config):
+        from .model_zoo import get_model
+        from stftbox.fileio import get_entry
+        released = get_entry(config)['status'] == 'released'
+        return get_model(config, pretrained=checkpoint or released,
+                         device=device, cfg_options=cfg_options)
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
+            raise FileNotFoundError(
+                f'config file not found: {config} (neither a file nor a '
+                'model-zoo name; see stftbox.apis.list_models())')
         config = Config.fromfile(os.fspath(config))
     elif not isinstance(config, Config):
         raise TypeError('init_model: config must be a file path or an '
@@ -109,6 +124,18 @@ def init_model(config, checkpoint: Optional[str] = None,
     if emb is not None and hasattr(model, 'set_class_embeddings'):
         model.set_class_embeddings(np.asarray(emb, dtype=np.float32))
     return model
+
+
+def _is_zoo_name(name: str) -> bool:
+    """Whether ``name`` is a model-zoo name (no zoo file: False)."""
+    if os.sep in name or name.endswith('.py'):
+        return False
+    from stftbox.fileio import ModelZooError, get_entry
+    try:
+        get_entry(name)
+    except (ModelZooError, OSError):
+        return False
+    return True
 
 
 def default_beta(model) -> float:
@@ -503,7 +530,8 @@ def inference_model(model, audio=None, video=None,
     """Rank classes for one clip or a batch of clips.
 
     Args:
-        model: from :func:`init_model`.
+        model: from :func:`init_model`, or a model-zoo name (then built
+            with its released weights, :func:`stftbox.apis.get_model`).
         audio: a video file (``'clip.mp4'``, also as ``video=``): decoded
             and embedded by the feature extractor recorded in the
             checkpoint (:mod:`stftbox.apis.media`); or ``[T_a, D_a]`` (one
@@ -561,6 +589,9 @@ def inference_model(model, audio=None, video=None,
     topk = 5 if topk is None else topk
     if int(topk) < 1:
         raise ValueError(f'topk must be >= 1, got {topk}')
+    if isinstance(model, str):
+        from .model_zoo import get_model
+        model = get_model(model, pretrained=True)
     clip_names = None
     from .media import is_media_path, media_features
     media = video if is_media_path(video) else audio

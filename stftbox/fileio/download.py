@@ -569,7 +569,7 @@ def zoo_download_url(entry, mirror=None):
     With a mirror (argument or ``$STFTBOX_MIRROR``) the URL is
     ``<mirror>/<entry filename>`` (also for entries not yet released, so
     people can host their own checkpoints); otherwise the entry's ``url``.
-    A ``url`` without a scheme is a path relative to ``model_zoo.yml`` (a
+    A ``url`` without a scheme is a path relative to the repository root (a
     checkpoint shipped in the repository) and becomes a ``file://`` URL.
 
     Args:
@@ -594,12 +594,70 @@ def zoo_download_url(entry, mirror=None):
             f"{entry['status']}); set STFTBOX_MIRROR or pass a mirror if you "
             f"host {entry['filename']} yourself")
     if not urllib.parse.urlsplit(entry['url']).scheme:
-        # a path relative to the zoo file: a checkpoint shipped in the repo
-        from .model_zoo import model_zoo_path
-        local = osp.join(osp.dirname(osp.abspath(model_zoo_path())),
-                         entry['url'])
+        # relative to the repository root (the model index's folder): a
+        # checkpoint shipped in the repository
+        from .model_zoo import model_zoo_path, zoo_root
+        local = osp.join(zoo_root(model_zoo_path()), entry['url'])
         return pathlib.Path(local).as_uri()
     return entry['url']
+
+
+def zoo_weights(entry, fmt='pth'):
+    """The download record of one weights file of a zoo entry.
+
+    Args:
+        entry (dict): a :func:`stftbox.fileio.model_zoo.get_entry` result.
+        fmt (str): ``'pth'`` (the ``torch.save`` checkpoint) or
+            ``'safetensors'`` (the same weights, no pickle).
+
+    Returns:
+        dict: ``name``, ``filename``, ``url``, ``sha256``, ``size``,
+        ``status`` -- what :func:`zoo_download_url` and :func:`download`
+        take.
+
+    Raises:
+        ModelZooError: ``fmt='safetensors'`` and the entry has none.
+        ValueError: unknown ``fmt``.
+    """
+    from .model_zoo import ModelZooError
+    if fmt == 'pth':
+        return entry
+    if fmt != 'safetensors':
+        raise ValueError(f"fmt must be 'pth' or 'safetensors', got {fmt!r}")
+    st = entry.get('safetensors')
+    if not st:
+        raise ModelZooError(f"model {entry['name']!r} has no safetensors "
+                            'weights in the zoo')
+    return dict(name=entry['name'], filename=st['filename'],
+                url=st.get('url'), sha256=st.get('sha256'),
+                size=st.get('size'), status=entry['status'])
+
+
+def fetch_zoo_weights(entry, fmt='pth', mirror=None, cache_dir=None,
+                      progress=True, timeout=60.0):
+    """A local, verified copy of a zoo entry's weights: the shipped file
+    for a repository-relative ``url``, else downloaded into
+    ``<cache>/checkpoints`` (mirror honoured, SHA-256 and size checked).
+
+    Args:
+        entry (dict): a zoo entry.
+        fmt (str): ``'pth'`` or ``'safetensors'`` (:func:`zoo_weights`).
+        mirror, cache_dir, progress, timeout: as :func:`resolve_checkpoint`.
+
+    Returns:
+        str: absolute local path.
+
+    Raises:
+        ModelZooError: no such weights (not yet released, no safetensors).
+        DownloadError / ChecksumError: see :func:`download`.
+    """
+    rec = zoo_weights(entry, fmt)
+    url = zoo_download_url(rec, mirror)
+    return download(url, osp.join(cache_dir or get_checkpoint_dir(),
+                                  rec['filename']),
+                    sha256=rec['sha256'], progress=progress,
+                    timeout=timeout, expect='checkpoint',
+                    size=rec.get('size'))
 
 
 def _find_zoo_entry_by_url(url):
@@ -632,7 +690,8 @@ def resolve_checkpoint(spec,
       (``ETag`` / ``Last-Modified``; :func:`revalidate_cached`) and
       downloaded again when it changed, or used with a note saying so and
       how to refresh it when it cannot be checked;
-    * a model-zoo name (``model_zoo.yml``) -> its URL, as above.
+    * a model-zoo name (the metafiles of ``model-index.yml``) -> its URL,
+      as above.
 
     Load the result with :func:`stftbox.fileio.load_checkpoint_safely` or
     mmengine's ``load_checkpoint`` (weights-only; see
