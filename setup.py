@@ -27,12 +27,17 @@ setup(
     # .mim/configs is a symlink to configs/ (editable installs use it in
     # place; wheels and sdists copy the files it points at): base configs
     # named 'stftbox::<path>' by configs outside the repository
+    # .mim/model-index.yml imports .mim/configs/**/metafile.yml: what
+    # `mim search stftbox` and stftbox.apis.list_models read
     package_data={'stftbox': ['datasets/avgzsl_splits/**/*',
                               '.mim/model-index.yml',
-                              '.mim/configs/*.py', '.mim/configs/**/*.py']},
+                              '.mim/configs/*.py', '.mim/configs/**/*.py',
+                              '.mim/configs/*.yml',
+                              '.mim/configs/**/*.yml']},
     include_package_data=True,
     install_requires=read_requirements('runtime.txt'),
     extras_require={'tests': read_requirements('tests.txt'),
-                    'vis': read_requirements('vis.txt')},
+                    'vis': read_requirements('vis.txt'),
+                    'deploy': read_requirements('deploy.txt')},
     zip_safe=False,
 )

@@ -20,6 +20,7 @@ and the shipped demo checkpoint:
 """
 import argparse
 import sys
+import warnings
 
 from stftbox.apis.inference import (ClassNameEncoderError, inference_model,
                                     init_model)
@@ -43,14 +44,17 @@ def parse_args(argv=None):
     parser.add_argument('--clips', type=int, default=5,
                         help='show the first N clips of the file (default 5;'
                         ' 0: all)')
-    parser.add_argument('--topk', type=int, default=5,
-                        help='ranked classes shown per clip (default 5)')
-    parser.add_argument('--beta', type=float, default=0.0,
+    parser.add_argument('--topk', type=int, default=None,
+                        help='ranked classes shown per clip (default 5, or '
+                        'all candidates if fewer)')
+    parser.add_argument('--beta', type=float, default=None,
                         help='calibration added to the distance of training '
-                        '(seen) classes before ranking (default 0)')
+                        '(seen) classes before ranking (default: the beta '
+                        'chosen on validation that the checkpoint records, '
+                        'as tools/test.py; 0 if it records none)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     args = parser.parse_args(argv)
-    if args.topk < 1 or args.clips < 0:
+    if (args.topk is not None and args.topk < 1) or args.clips < 0:
         parser.error('--topk must be >= 1 and --clips >= 0')
     if args.classes is not None:
         names = [c.strip() for c in args.classes.split(',')]
@@ -73,6 +77,42 @@ def format_table(result: dict) -> str:
     return '\n'.join(lines)
 
 
+def beta_line(model, beta) -> str:
+    """One line saying which calibration beta ranks the classes."""
+    from stftbox.apis.inference import default_beta
+    if beta is not None:
+        return f'beta {beta:.2f} (--beta)'
+    cal = getattr(model, 'calibration', None) or {}
+    if cal.get('beta') is not None:
+        epoch = f", epoch {cal['epoch']}" if 'epoch' in cal else ''
+        return (f'beta {default_beta(model):.2f} (chosen on validation, '
+                f'recorded in the checkpoint{epoch})')
+    return 'beta 0.00 (the checkpoint records none; plain nearest class)'
+
+
+def file_class_note(features, class_names, model) -> str:
+    """A note when the feature file is one class's file of the benchmark
+    layout (``.../<split>/<Class>.pkl``) and that class is not among the
+    candidates (then no answer can be right); '' otherwise."""
+    import os.path as osp
+
+    from stftbox.apis.inference import _norm_name, _training_classes
+    stem, ext = osp.splitext(osp.basename(features))
+    if ext not in ('.pkl', '.h5'):
+        return ''
+    if class_names is None:
+        try:
+            class_names = _training_classes(model)[0]
+        except ValueError:
+            return ''
+    if _norm_name(stem) in {_norm_name(n) for n in class_names}:
+        return ''
+    split = osp.basename(osp.dirname(features))
+    return (f"note: {osp.basename(features)} holds clips of class '{stem}' "
+            f"({split}), which is not among the {len(class_names)} "
+            'candidate classes')
+
+
 def main(argv=None):
     from stftbox.datasets import DatasetError
     from stftbox.fileio import CheckpointError, DownloadError, ModelZooError
@@ -87,12 +127,22 @@ def main(argv=None):
             audio, video, names = (audio[:args.clips], video[:args.clips],
                                    names[:args.clips])
         model = init_model(args.config, args.checkpoint, device=args.device)
-        results = inference_model(model, audio, video,
-                                  class_names=args.classes, topk=args.topk,
-                                  beta=args.beta)
+        with warnings.catch_warnings():  # said below, once
+            warnings.filterwarnings('ignore', message='topk=')
+            results = inference_model(model, audio, video,
+                                      class_names=args.classes,
+                                      topk=args.topk, beta=args.beta)
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
             ClassNameEncoderError, FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
+    n_cand = len(results[0]['class_names']) if results else 0
+    print(beta_line(model, args.beta))
+    if args.topk is not None and args.topk > n_cand:
+        print(f'note: --topk {args.topk} but there are only {n_cand} '
+              f'candidate classes; showing {n_cand}')
+    note = file_class_note(args.features, args.classes, model)
+    if note:
+        print(note)
     for name, res in zip(names, results):
         res['clip_name'] = name
         print(format_table(res))

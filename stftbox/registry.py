@@ -39,19 +39,76 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 import difflib
+import re
+from typing import Optional
 
 from mmengine.registry import (Registry, build_from_cfg,
                                build_model_from_cfg)
 
+# the registries only (config checks iterate over them); the error helpers
+# below are public too: UnregisteredTypeError, unregistered_type_message,
+# PLUGIN_HINT
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'STRATEGIES', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS',
     'DATA_SAMPLERS', 'TRANSFORMS', 'FUNCTIONS', 'MODELS', 'NEURONS',
     'POOLINGS', 'FUSIONS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS',
-    'VISBACKENDS', 'INFERENCERS'
+    'VISBACKENDS', 'INFERENCERS', 'EXTRACTORS'
 ]
 
+
+
+#: how to make a plugin's types known (appended to every unknown-type error)
+PLUGIN_HINT = ("if it comes from a plugin package, import that package in the "
+               "config: custom_imports = dict(imports=['<package>'], "
+               "allow_failed_imports=False)")
+
+
+class UnregisteredTypeError(KeyError):
+    """A config names a ``type`` no registry knows.
+
+    A ``KeyError`` (as mmengine raises) whose message is one line: the
+    type, the registry, the closest registered names and the fix for a
+    plugin type (:data:`PLUGIN_HINT`). ``str(err)`` is that line (no
+    quotes added by ``KeyError``).
+    """
+
+    def __init__(self, type_name: str, registry_name: str, hint: str):
+        self.type_name = type_name
+        self.registry_name = registry_name
+        super().__init__(f'{type_name!r} is not registered in the stftbox '
+                         f'{registry_name!r} registry ({hint}); {PLUGIN_HINT}')
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+_MMENGINE_UNKNOWN = re.compile(r'(\S+) is not in the (\S+) registry')
+
+
+def unregistered_type_message(err: BaseException) -> Optional[str]:
+    """The one-line message of an unknown-type error, else None.
+
+    Args:
+        err: any exception; an :class:`UnregisteredTypeError`, or mmengine's
+            own ``KeyError('X is not in the scope::name registry. ...')``
+            (raised where mmengine's root registries build, e.g. the Runner's
+            top-level model, hooks, loops), counts.
+
+    Returns:
+        str | None: the line (type, registry, :data:`PLUGIN_HINT`) or None
+        when ``err`` is another error. The command-line tools print it as
+        ``error: <line>`` instead of a traceback.
+    """
+    if isinstance(err, UnregisteredTypeError):
+        return str(err)
+    if isinstance(err, KeyError) and err.args:
+        found = _MMENGINE_UNKNOWN.search(str(err.args[0]))
+        if found:
+            return (f'{found.group(1)!r} is not registered in the '
+                    f'{found.group(2)!r} registry; {PLUGIN_HINT}')
+    return None
 
 
 def _registered_names(registry: Registry) -> list:
@@ -95,8 +152,7 @@ def _build_resolving(cfg, registry: Registry, default_args, base):
         close = difflib.get_close_matches(typ, names, n=5, cutoff=0.5)
         hint = (f'did you mean {", ".join(map(repr, close))}?'
                 if close else f'registered: {", ".join(names)}')
-        raise KeyError(f'{typ!r} is not registered in the stftbox '
-                       f'{registry.name!r} registry; {hint}') from None
+        raise UnregisteredTypeError(typ, registry.name, hint) from None
 
 
 def build_with_hints(cfg, registry: Registry, default_args=None):
@@ -109,8 +165,9 @@ def build_with_hints(cfg, registry: Registry, default_args=None):
     metrics through mmengine's root registries, whose own errors apply there.
 
     Raises:
-        KeyError: if the type is not registered; the message names the
-            registry and lists the closest registered names.
+        UnregisteredTypeError: (a ``KeyError``) the type is not registered;
+            the one-line message names the registry, the closest registered
+            names and how to import a plugin (:data:`PLUGIN_HINT`).
     """
     return _build_resolving(cfg, registry, default_args,
                             build_model_from_cfg)
@@ -206,3 +263,11 @@ VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
                        locations=['stftbox.engine'])
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS,
                        locations=['stftbox.apis'])
+
+# --- feature extraction from raw media -----------------------------------
+#: feature extractors (transformers CLIP/CLAP inside) and their frame
+#: samplers; a registry of its own (no mmengine root parent): raw video ->
+#: benchmark features, tools/dataset_converters/extract_features.py
+EXTRACTORS = Registry('feature extractor', scope='stftbox',
+                      build_func=build_object_with_hints,
+                      locations=['stftbox.extractors'])

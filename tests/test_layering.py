@@ -16,13 +16,15 @@ PKG = osp.join(REPO, 'stftbox')
 #: artifact supply chain; the registries; data, evaluation and models; the
 #: runner and its tool plumbing; the public inference API. ``ops`` (the
 #: hand-written kernels) shares the models' layer: ``ops/speed.py`` times
-#: the neurons of ``models``
+#: the neurons of ``models``; ``extractors`` (raw media -> features) reads
+#: the split files of ``datasets``
 LAYERS = {
     'utils': 0,
     'fileio': 1,
     'registry': 2,
     'datasets': 3, 'evaluation': 3, 'models': 3, 'ops': 3,
-    'engine': 4,
+    'extractors': 3,
+    'engine': 4, 'deployment': 4,
     'apis': 5,
 }
 

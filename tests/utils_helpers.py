@@ -5,11 +5,16 @@ benchmark layout.
 The server is a ``ThreadingHTTPServer`` on 127.0.0.1 (random port) whose
 handler implements ``Range: bytes=N-`` itself and can misbehave on purpose:
 ``cut_once`` (close the connection mid-body on the first request) and
-``ignore_range`` (answer 200 with the whole body to a Range request). It
+``ignore_range`` (answer 200 with the whole body to a Range request), or
+send validators: ``etag`` (an ``ETag`` from the body's hash; a matching
+``If-None-Match`` gets ``304 Not Modified``) and ``last_modified`` (a
+``Last-Modified`` per version of the file; a matching
+``If-Modified-Since`` gets 304). It
 records every request's headers and stops at fixture teardown or, as a
 safety net, after 120 s.
 """
 import csv
+import hashlib
 import io
 import os
 import pickle
@@ -45,6 +50,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        etag = '"%s"' % hashlib.sha256(data).hexdigest()[:16]
+        modified = srv.modified.get(path)
+        validators = []
+        if 'etag' in flags:
+            validators.append(('ETag', etag))
+        if 'last_modified' in flags:
+            validators.append(('Last-Modified', modified))
+        if ('etag' in flags and self.headers.get('If-None-Match') == etag) \
+                or ('etag' not in flags and 'last_modified' in flags and
+                    self.headers.get('If-Modified-Since') == modified):
+            with srv.lock:
+                srv.requests[-1]['status'] = 304
+            self.send_response(304)
+            for k, v in validators:
+                self.send_header(k, v)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            return
         start = 0
         rng = self.headers.get('Range')
         if rng and 'ignore_range' not in flags:
@@ -62,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         body = data[start:]
+        for k, v in validators:
+            self.send_header(k, v)
         self.send_header('Content-Length', str(len(body)))
         self.send_header('Content-Type', 'application/octet-stream')
         self.end_headers()
@@ -88,6 +113,8 @@ class LocalServer:
         self.httpd.lock = threading.Lock()
         self.httpd.files = {}
         self.httpd.flags = {}
+        self.httpd.modified = {}
+        self.httpd.versions = {}
         self.httpd.cut_done = set()
         self.httpd.requests = []
         self.base = f'http://127.0.0.1:{self.httpd.server_address[1]}'
@@ -112,6 +139,10 @@ class LocalServer:
         """Serve ``data`` (bytes) at ``path``; returns the full URL."""
         self.httpd.files[path] = bytes(data)
         self.httpd.flags[path] = set(flags)
+        # each version of a file has its own Last-Modified date
+        self.httpd.versions[path] = self.httpd.versions.get(path, 0) + 1
+        self.httpd.modified[path] = (
+            f'Mon, {self.httpd.versions[path]:02d} Dec 2025 10:00:00 GMT')
         return self.base + path
 
     @property

@@ -11,7 +11,6 @@ on validation that the checkpoint's meta records (``CalibrationHook``), or
 the config's ``test_evaluator.calibration``.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -27,8 +26,9 @@ from stftbox.engine.test_outputs import (add_results_dumper, finish_results,
                                        results_file_arg)
 from stftbox.datasets import DatasetError
 from stftbox.fileio import (CheckpointError, DownloadError, ModelZooError,
-                            load_checkpoint_safely, resolve_checkpoint,
-                            safe_torch_load)
+                            dump_json_atomic, load_checkpoint_safely,
+                            resolve_checkpoint, safe_torch_load)
+from stftbox.registry import unregistered_type_message
 from stftbox.utils import tune_if_requested
 
 
@@ -74,6 +74,23 @@ def parse_args():
     return args
 
 
+def stage1_note(name, meta, cfg):
+    """One line when a checkpoint trained in stage 1 of the protocol
+    (``meta['dataset_meta']['phase']`` ``stage_1_train``) is tested on
+    stage 2: it never trained on the validation classes, which stage 2
+    trains on and which are seen classes of the test."""
+    trained = (meta.get('dataset_meta') or {}).get('phase')
+    tested = ((cfg.get('test_dataloader') or {}).get('dataset') or {}).get(
+        'phase')
+    if trained != 'stage_1_train' or not str(tested).startswith('stage_2'):
+        return None
+    return (f'note: {name} was trained in stage 1 (phase stage_1_train): '
+            'it never trained on the validation classes, which the '
+            "protocol's final model (stage 2, train + val) has seen and "
+            f'which are seen classes of {tested}; these are not test results '
+            'of the protocol (tools/run_protocol.py makes the stage-2 model)')
+
+
 def main():
     args = parse_args()
     tune_if_requested(args.tune_malloc)
@@ -93,10 +110,14 @@ def main():
         # data (the surrogate) once the checkpoint is there
         check_data(cfg, loaders=('test_dataloader',), prepare=False)
         ckpt = resolve_checkpoint(args.checkpoint, mirror=args.mirror)
-        beta = args.beta
+        meta = safe_torch_load(ckpt).get('meta') or {}
+        note = stage1_note(args.checkpoint, meta, cfg)
+        if note:
+            print(note, file=sys.stderr)
+        beta, beta_source = args.beta, 'forced'
         if beta is None:
-            meta = safe_torch_load(ckpt).get('meta') or {}
             beta = meta.get('calibration', {}).get('beta')
+            beta_source = 'validation' if beta is not None else 'config'
         if beta is not None:
             cfg.test_evaluator.calibration = float(beta)
         else:
@@ -114,13 +135,17 @@ def main():
     except (DatasetError, CheckpointError, DownloadError, ModelZooError,
             FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
+    except KeyError as err:   # a type no registry knows (plugin not imported)
+        line = unregistered_type_message(err)
+        if line is None:
+            raise
+        sys.exit(f'error: {line}')
     beta = cfg.test_evaluator.calibration
     beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
-    finish_results(dump, runner, args.per_class, args.show_dir)
+    finish_results(dump, runner, args.per_class, args.show_dir, beta_source)
     if args.out and is_main_process():
-        with open(args.out, 'w') as f:
-            json.dump(metrics, f, indent=2)
+        dump_json_atomic(metrics, args.out)
 
 
 if __name__ == '__main__':

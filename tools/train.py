@@ -27,7 +27,11 @@ from stftbox.engine import (ConfigCheckError, WorkDirInUseError, build_runner,
 from stftbox.apis import register_all_modules
 from stftbox.engine.runtime import VIS_BACKENDS
 from stftbox.datasets import DatasetError
-from stftbox.fileio import DownloadError, ModelZooError, resolve_load_from
+from stftbox.engine.hooks import MetricKeyError
+from stftbox.engine.runner import ResumeConfigError
+from stftbox.fileio import (CheckpointError, DownloadError, ModelZooError,
+                            resolve_load_from)
+from stftbox.registry import unregistered_type_message
 from stftbox.utils import tune_if_requested
 
 
@@ -40,9 +44,10 @@ def parse_args():
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
-    parser.add_argument('--force', action='store_true', help='start afresh '
-                        'even if the work dir holds checkpoints of another '
-                        'run (they are deleted first)')
+    parser.add_argument('--force', action='store_true', help='delete the '
+                        'checkpoints of an earlier run in the work dir '
+                        '(default: they are moved into that run\'s '
+                        '<timestamp>/ folder)')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision training (GPU only)')
     parser.add_argument('--vis-backend', choices=sorted(VIS_BACKENDS),
@@ -102,13 +107,21 @@ def main():
         cfg = build_cfg(args)
         resolve_load_from(cfg)  # a URL / zoo name: verified download
         check_config(cfg)
-        check_work_dir(cfg, force=args.force)
+        moved = check_work_dir(cfg, force=args.force)
+        if moved and int(os.environ.get('LOCAL_RANK', 0)) == 0:
+            print(moved)
         check_data(cfg, prepare=args.launcher == 'none')
         runner = build_runner(cfg)
         runner.train()
     except (DatasetError, ConfigCheckError, WorkDirInUseError,
-            DownloadError, ModelZooError) as err:
+            DownloadError, ModelZooError, CheckpointError, ResumeConfigError,
+            MetricKeyError) as err:
         sys.exit(f'error: {err}')
+    except KeyError as err:   # a type no registry knows (plugin not imported)
+        line = unregistered_type_message(err)
+        if line is None:
+            raise
+        sys.exit(f'error: {line}')
     best = next((hook.best for hook in runner.hooks
                  if type(hook).__name__ == 'CalibrationHook'), None)
     if best:

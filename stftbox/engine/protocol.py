@@ -9,17 +9,15 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from stftbox.fileio import sha256_file, state_dict_sha256
+from stftbox.fileio import (dump_json_atomic, sha256_file,
+                            state_dict_sha256)
 
 from .run_env import environment_mismatch, run_environment
 from .runtime import build_runner
 
 
 def _write_json(path: str, data: dict) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
+    dump_json_atomic(data, path)
 
 
 def _read_json(path: str) -> Optional[dict]:
@@ -108,13 +106,15 @@ def run_protocol(cfg: Config, work_dir: str,
             ``GZSLMetric`` evaluator, ``CalibrationHook``).
         work_dir (str): output folder.
         threads (int, optional): torch threads for both stages
-            (``torch.set_num_threads``); default: leave torch's setting.
+            (``torch.set_num_threads``, restored on return); default:
+            leave torch's setting.
 
     Returns:
         dict: the summary also written to ``<work_dir>/protocol.json``:
         ``stage1`` (epoch, beta, S, U, HM, ZSL on validation), ``test``
         (S, U, HM, ZSL in percent), ``beta``, ``epochs``, ``config``,
-        ``checkpoint`` and its ``checkpoint_sha256``, ``weights_sha256``
+        ``checkpoint`` (relative to ``work_dir``) and its
+        ``checkpoint_sha256``, ``weights_sha256``
         (:func:`~stftbox.fileio.state_dict_sha256` of the stage-2 weights,
         equal for two identical runs) and ``environment``.
 
@@ -134,9 +134,18 @@ def run_protocol(cfg: Config, work_dir: str,
             f"train_cfg.val_interval: {train_cfg['val_interval']} > "
             f"train_cfg.max_epochs {train_cfg['max_epochs']}: stage 1 would "
             'never validate, so no epoch and beta could be chosen'])
+    import torch
+    saved_threads = torch.get_num_threads()
     if threads:
-        import torch
         torch.set_num_threads(int(threads))
+    try:
+        return _run_stages(cfg, work_dir)
+    finally:  # the caller's process as it was
+        torch.set_num_threads(saved_threads)
+
+
+def _run_stages(cfg: Config, work_dir: str) -> dict:
+    """Body of :func:`run_protocol` (threads already set)."""
     env = run_environment(cfg)
     os.makedirs(work_dir, exist_ok=True)
     stage1_file = osp.join(work_dir, 'stage1.json')
@@ -186,7 +195,8 @@ def run_protocol(cfg: Config, work_dir: str,
         beta=beta,
         test={k.split('/')[-1]: v for k, v in metrics.items()
               if k.split('/')[-1] in ('S', 'U', 'HM', 'ZSL')},
-        checkpoint=final_ckpt,
+        # relative to work_dir: the folder can be moved or copied
+        checkpoint=osp.relpath(final_ckpt, work_dir),
         checkpoint_sha256=sha256_file(final_ckpt),
         weights_sha256=state_dict_sha256(runner.model.state_dict()),
         environment=env)

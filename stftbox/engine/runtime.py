@@ -69,8 +69,9 @@ def check_data(cfg: Config,
     so that a missing-data error is the first thing a run prints.
 
     For every dataset config with a ``data_root`` in ``cfg[loader].dataset``
-    (wrappers included): an existing folder passes; a missing one with a
-    ``prepare`` function (the bundled surrogate) is created now when
+    (wrappers included): an existing folder passes; a missing one inside
+    the stftbox cache with a ``prepare`` function (the bundled surrogate;
+    generated data is never made anywhere else) is created now when
     ``prepare`` is True (a single process; with several processes the
     dataset does it, rank 0 first); a missing one without ``prepare``
     raises the dataset's missing-data error.
@@ -86,6 +87,7 @@ def check_data(cfg: Config,
             ``prepare``.
     """
     from stftbox.datasets import check_data_root, prepare_data_root
+    from stftbox.datasets.av_gzsl import in_stftbox_cache
     seen = set()
     for loader in loaders:
         loader_cfg = cfg.get(loader)
@@ -99,12 +101,13 @@ def check_data(cfg: Config,
             context = dict(dataset_name=ds.get('dataset_name', 'UCF'),
                            feature_method=ds.get(
                                'feature_method', 'cls_features_non_averaged'))
-            if not osp.isdir(root) and ds.get('prepare') and prepare:
+            generated = ds.get('prepare') and in_stftbox_cache(root)
+            if not osp.isdir(root) and generated and prepare:
                 prepare_data_root(
                     ds['prepare'], root,
                     audio_channels=ds.get('audio_channels'),
                     video_channels=ds.get('video_channels'), **context)
-            elif ds.get('prepare'):
+            elif generated:
                 continue  # the dataset prepares it
             check_data_root(root, **context)
 

@@ -58,10 +58,13 @@ def add_results_dumper(cfg, dump: Optional[str], per_class: bool,
 
 
 def finish_results(path: Optional[str], runner, per_class: bool = False,
-                   show_dir: Optional[str] = None) -> Optional[dict]:
-    """After ``runner.test()``: add the clip names to the results file,
-    print the per-class table (``per_class``) and write the plots into
-    ``show_dir`` (``per_class_accuracy.png``, ``confusion_matrix.png``,
+                   show_dir: Optional[str] = None,
+                   beta_source: Optional[str] = None) -> Optional[dict]:
+    """After ``runner.test()``: add the clip names and ``beta_source`` (see
+    :mod:`stftbox.evaluation.results`) to the results file, print its path
+    (``per-clip results: <path>``), print the per-class table
+    (``per_class``) and write the plots into ``show_dir``
+    (``per_class_accuracy.png``, ``confusion_matrix.png``,
     ``calibration_curve.png``).
 
     Returns:
@@ -78,9 +81,16 @@ def finish_results(path: Optional[str], runner, per_class: bool = False,
         return None
     results = load_results(path)
     names = getattr(runner.test_dataloader.dataset, 'clip_names', None)
+    changed = False
     if names is not None and len(names) == len(results['labels']):
         results['clip_names'] = [str(n) for n in names]
+        changed = True
+    if beta_source is not None:
+        results['beta_source'] = beta_source
+        changed = True
+    if changed:
         dump_results(results, path)
+    print(f'per-clip results: {osp.abspath(path)}')
     if per_class:
         print(format_per_class_table(results))
     if show_dir:

@@ -1,7 +1,6 @@
 """GZSL evaluation with calibrated stacking and mean class accuracy."""
 from __future__ import annotations
 
-import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -43,32 +42,95 @@ def harmonic_mean(seen: float, unseen: float) -> float:
     return 0.0 if seen + unseen == 0 else 2 * seen * unseen / (seen + unseen)
 
 
-def calibrated_predictions(distances: torch.Tensor,
-                           seen_ids: Sequence[int],
-                           unseen_ids: Sequence[int],
-                           beta: float) -> torch.Tensor:
-    """Calibrated-stacking prediction: arg-min over the seen and unseen
-    classes after adding ``beta`` to the seen-class distances. The arg-min
-    runs over the class axis in ``all_class.txt`` order, so a tie goes to
-    the lowest class id, as in the reference ``get_best_evaluation``.
+#: validation beta -> test beta, by peer protocol (``GZSLMetric(beta_rule=)``)
+BETA_RULES = ('same', 'clipclap')
+
+
+def test_beta(val_beta: float, rule: str = 'same') -> float:
+    """The test-time calibration from the beta chosen on validation.
+
+    ``'same'``: the validation beta (stftbox, TCaF-GZSL, AVCA-GZSL).
+    ``'clipclap'``: ``(3 * beta + 1e-10) / 3``, as ClipClap-GZSL's test
+    (``get_evaluation.py``) computes it.
+
+    Raises:
+        ValueError: unknown ``rule``.
+    """
+    if rule == 'same':
+        return float(val_beta)
+    if rule == 'clipclap':
+        return (3 * float(val_beta) + 1e-10) / 3
+    raise ValueError(f'test_beta: rule must be one of {BETA_RULES}, got '
+                     f'{rule!r}')
+
+
+def _ids(ids) -> torch.Tensor:
+    return torch.as_tensor([int(i) for i in ids], dtype=torch.long)
+
+
+def calibrated_distances(distances, seen_ids: Sequence[int],
+                         unseen_ids: Sequence[int],
+                         beta: float) -> torch.Tensor:
+    """The calibrated-stacking distances every GZSL decision in stftbox is
+    made on (the metric, ``--dump`` predictions, the per-class table, the
+    inference API): ``beta`` added to the seen columns, the unseen columns
+    unchanged, every other column ``+inf``; computed in the distances'
+    float precision (float32 for model outputs).
 
     Args:
-        distances (Tensor): ``[N, C_all]`` distances clip -> class.
+        distances (Tensor | np.ndarray): ``[N, C_all]`` distances
+            clip -> class (columns in ``all_class.txt`` order).
+        seen_ids, unseen_ids: candidate class ids (columns).
+        beta (float): calibration (distance units).
+
+    Returns:
+        Tensor ``[N, C_all]`` (floating dtype of ``distances``).
+    """
+    distances = torch.as_tensor(distances)
+    if not distances.is_floating_point():
+        distances = distances.float()
+    seen_ids, unseen_ids = _ids(seen_ids), _ids(unseen_ids)
+    d = torch.full_like(distances, float('inf'))
+    d[:, seen_ids] = distances[:, seen_ids] + float(beta)
+    d[:, unseen_ids] = distances[:, unseen_ids]
+    return d
+
+
+def calibrated_predictions(distances, seen_ids: Sequence[int],
+                           unseen_ids: Sequence[int],
+                           beta: float) -> torch.Tensor:
+    """Calibrated-stacking prediction: arg-min of
+    :func:`calibrated_distances` over the class axis in ``all_class.txt``
+    order, so an exact tie goes to the lowest class id, as in the reference
+    ``get_best_evaluation`` (TCaF/AVCA-GZSL). The one implementation of the
+    rule: ``GZSLMetric``, :func:`stftbox.evaluation.results.build_results`
+    (``--dump``, ``--per-class``) and the inference API use it.
+
+    Args:
+        distances (Tensor | np.ndarray): ``[N, C_all]`` distances.
         seen_ids, unseen_ids: candidate class ids.
         beta (float): calibration (distance units).
 
     Returns:
         LongTensor ``[N]``: predicted class ids.
     """
-    seen_ids = torch.as_tensor(list(seen_ids), dtype=torch.long)
-    unseen_ids = torch.as_tensor(list(unseen_ids), dtype=torch.long)
-    # as the reference evaluation: non-candidate columns are +inf, beta is
-    # added to the seen columns and the prediction is the arg-min over the
-    # class axis in all_class.txt order, so a tie goes to the lowest class id
-    d = torch.full_like(distances, float('inf'))
-    d[:, seen_ids] = distances[:, seen_ids] + beta
-    d[:, unseen_ids] = distances[:, unseen_ids]
-    return d.argmin(dim=1)
+    return calibrated_distances(distances, seen_ids, unseen_ids,
+                                beta).argmin(dim=1)
+
+
+def zsl_predictions(distances, unseen_ids: Sequence[int]) -> torch.Tensor:
+    """ZSL prediction: arg-min over the unseen classes only (no
+    calibration), ties to the lowest class id like
+    :func:`calibrated_predictions`.
+
+    Args:
+        distances (Tensor | np.ndarray): ``[N, C_all]`` distances.
+        unseen_ids: unseen class ids.
+
+    Returns:
+        LongTensor ``[N]``: predicted (unseen) class ids.
+    """
+    return calibrated_distances(distances, [], unseen_ids, 0.0).argmin(dim=1)
 
 
 def gzsl_scores(distances: torch.Tensor, labels: torch.Tensor,
@@ -104,10 +166,9 @@ def gzsl_scores(distances: torch.Tensor, labels: torch.Tensor,
     zsl = 0.0
     if len(unseen_ids):
         is_unseen = torch.isin(labels, unseen_ids)
-        dz = torch.full_like(distances[is_unseen], float('inf'))
-        dz[:, unseen_ids] = distances[is_unseen][:, unseen_ids]
-        zsl, _ = mean_class_accuracy(dz.argmin(dim=1), labels[is_unseen],
-                                     unseen_ids.tolist())
+        zsl, _ = mean_class_accuracy(
+            zsl_predictions(distances[is_unseen], unseen_ids),
+            labels[is_unseen], unseen_ids.tolist())
     return dict(S=s, U=u, HM=harmonic_mean(s, u), ZSL=zsl,
                 per_class={**per_seen, **per_unseen})
 
@@ -125,30 +186,40 @@ class GZSLMetric(BaseMetric):
     Calibrated stacking (docs/data.md, Evaluation): with
     ``calibration='sweep'`` (stage-1 validation) beta is swept over
     ``num_betas`` evenly spaced values in ``beta_range`` (default 16 values in
-    [0, 3]) and the beta with the best HM is reported; with a float (stage-2
-    test) that beta is used as is, no sweep.
+    [0, 3]; ClipClap-GZSL sweeps 76 in [0, 5], a config setting) and the
+    beta with the best HM is reported; with a float (stage-2 test, the beta
+    chosen on validation) the test beta ``test_beta(calibration,
+    beta_rule)`` is used, no sweep.
 
-    Reported keys (percent): ``S``, ``U``, ``HM``, ``ZSL``; plus ``beta``.
+    Reported keys (percent): ``S``, ``U``, ``HM``, ``ZSL``; plus ``beta``
+    (:attr:`metric_names`; the runner sees them as ``<prefix>/<name>``,
+    e.g. ``gzsl/HM``).
 
     Args:
         calibration (str | float): ``'sweep'`` or a fixed beta.
         num_betas (int): number of sweep values. Default 16.
         beta_range (tuple[float, float]): sweep interval. Default (0, 3).
+        beta_rule (str): validation beta -> test beta, see
+            :func:`test_beta`. Default ``'same'``.
         per_class_file (str, optional): if set, a JSON file with the
             per-class accuracies (class name -> percent) and the scores is
             written there after each evaluation.
 
     Raises:
-        ValueError: for an unknown ``calibration`` string, ``num_betas < 1``,
+        ValueError: for an unknown ``calibration`` string or ``beta_rule``,
+            ``num_betas < 1``,
             or when ``dataset_meta`` lacks the seen/unseen class ids.
     """
 
     default_prefix = 'gzsl'
+    #: the keys :meth:`compute_metrics` reports (before the prefix)
+    metric_names = ('S', 'U', 'HM', 'ZSL', 'beta')
 
     def __init__(self,
                  calibration: Union[str, float] = 'sweep',
                  num_betas: int = 16,
                  beta_range: Sequence[float] = (0.0, 3.0),
+                 beta_rule: str = 'same',
                  per_class_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -160,6 +231,10 @@ class GZSLMetric(BaseMetric):
         if num_betas < 1:
             raise ValueError(f'GZSLMetric: num_betas must be >= 1, got '
                              f'{num_betas}')
+        if beta_rule not in BETA_RULES:
+            raise ValueError(f'GZSLMetric: beta_rule must be one of '
+                             f'{BETA_RULES}, got {beta_rule!r}')
+        self.beta_rule = beta_rule
         self.calibration = calibration
         self.betas = np.linspace(beta_range[0], beta_range[1], num_betas)
         self.per_class_file = per_class_file
@@ -184,7 +259,7 @@ class GZSLMetric(BaseMetric):
                              'distances; training has diverged')
         seen, unseen = meta['seen_class_ids'], meta['unseen_class_ids']
         betas = (self.betas if self.calibration == 'sweep' else
-                 [float(self.calibration)])
+                 [test_beta(self.calibration, self.beta_rule)])
         best, best_beta = None, None
         for beta in betas:
             scores = gzsl_scores(distances, labels, seen, unseen, float(beta))
@@ -201,6 +276,6 @@ class GZSLMetric(BaseMetric):
         per_class = {(names[c] if names else str(c)): 100.0 * acc
                      for c, acc in sorted(scores['per_class'].items())}
         mkdir_or_exist(osp.dirname(osp.abspath(self.per_class_file)))
-        with open(self.per_class_file, 'w') as f:
-            json.dump(dict(metrics=metrics, per_class_accuracy=per_class), f,
-                      indent=2)
+        from stftbox.fileio.atomic_io import dump_json_atomic
+        dump_json_atomic(dict(metrics=metrics, per_class_accuracy=per_class),
+                         self.per_class_file)

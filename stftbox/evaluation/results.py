@@ -18,12 +18,15 @@ objects):
 ``seen_class_ids``  list of int; ``unseen_class_ids`` likewise
 ``clip_names``      list of ``N`` str (empty when unknown)
 ``metrics``         dict ``S``/``U``/``HM``/``ZSL`` (percent) at ``beta``
+``beta_source``     optional str, where ``beta`` came from: ``'validation'``
+                    (chosen on validation, stored in the checkpoint),
+                    ``'forced'`` (``--beta``) or ``'config'`` (the config's
+                    ``test_evaluator.calibration``); plots call a beta
+                    "chosen" only for ``'validation'``
 =================== =========================================================
 """
-import os
 import os.path as osp
 import pickle
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -31,11 +34,15 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from stftbox.registry import METRICS
-from .gzsl_metric import gzsl_scores
+from .gzsl_metric import (calibrated_predictions, gzsl_scores,
+                          zsl_predictions)
 
 __all__ = ['build_results', 'dump_results', 'load_results',
            'per_class_rows', 'format_per_class_table', 'beta_sweep',
-           'GZSLResultsDumper', 'RESULT_KEYS']
+           'GZSLResultsDumper', 'RESULT_KEYS', 'BETA_SOURCES']
+
+#: values of the optional ``beta_source`` key
+BETA_SOURCES = ('validation', 'forced', 'config')
 
 #: keys every results file has
 RESULT_KEYS = ('distances', 'labels', 'predictions', 'zsl_predictions',
@@ -43,18 +50,11 @@ RESULT_KEYS = ('distances', 'labels', 'predictions', 'zsl_predictions',
                'clip_names', 'metrics')
 
 
-def _calibrated_predictions(distances: np.ndarray, seen: Sequence[int],
-                            unseen: Sequence[int], beta: float) -> np.ndarray:
-    cand = np.asarray(list(seen) + list(unseen), dtype=np.int64)
-    d = distances[:, cand].astype(np.float64)
-    d[:, :len(seen)] += beta
-    return cand[d.argmin(1)]
-
-
 def build_results(distances, labels, class_names: Sequence[str],
                   seen_class_ids: Sequence[int],
                   unseen_class_ids: Sequence[int], beta: float,
-                  clip_names: Optional[Sequence[str]] = None) -> dict:
+                  clip_names: Optional[Sequence[str]] = None,
+                  beta_source: Optional[str] = None) -> dict:
     """Assemble a results dict (module docstring) from test outputs.
 
     Args:
@@ -64,6 +64,8 @@ def build_results(distances, labels, class_names: Sequence[str],
         seen_class_ids, unseen_class_ids: candidate class ids.
         beta (float): calibration added to seen-class distances.
         clip_names: ``N`` names, optional.
+        beta_source (str, optional): one of :data:`BETA_SOURCES`, stored as
+            ``beta_source`` (left out when None).
 
     Returns:
         dict: the keys of :data:`RESULT_KEYS`; ``predictions`` follow the
@@ -72,8 +74,11 @@ def build_results(distances, labels, class_names: Sequence[str],
 
     Raises:
         ValueError: shapes disagree, NaN/Inf distances, a label or class id
-            outside ``[0, C_all)``.
+            outside ``[0, C_all)``, an unknown ``beta_source``.
     """
+    if beta_source is not None and beta_source not in BETA_SOURCES:
+        raise ValueError(f'results: beta_source must be one of '
+                         f'{BETA_SOURCES}, got {beta_source!r}')
     dist = np.asarray(torch.as_tensor(distances, dtype=torch.float32))
     lab = np.asarray(labels, dtype=np.int64).reshape(-1)
     names = [str(n) for n in class_names]
@@ -91,41 +96,33 @@ def build_results(distances, labels, class_names: Sequence[str],
         raise ValueError(f'results: class ids must be in [0, {len(names)})'
                          f', got {ids.min()}..{ids.max()}')
     beta = float(beta)
-    pred = _calibrated_predictions(dist, seen, unseen, beta)
+    # the metric's own rule (one implementation: ties to the lowest id)
+    pred = calibrated_predictions(dist, seen, unseen, beta).numpy()
     if unseen:
-        u = np.asarray(unseen, dtype=np.int64)
-        zsl = u[dist[:, u].argmin(1)]
+        zsl = zsl_predictions(dist, unseen).numpy()
     else:
         zsl = np.full_like(lab, -1)
     scores = gzsl_scores(torch.from_numpy(dist), torch.from_numpy(lab), seen,
                          unseen, beta)
     metrics = {k: 100.0 * scores[k] for k in ('S', 'U', 'HM', 'ZSL')}
-    return dict(distances=dist, labels=lab, predictions=pred,
-                zsl_predictions=zsl, beta=beta, class_names=names,
-                seen_class_ids=seen, unseen_class_ids=unseen,
-                clip_names=[str(c) for c in (clip_names or [])],
-                metrics=metrics)
+    res = dict(distances=dist, labels=lab, predictions=pred,
+               zsl_predictions=zsl, beta=beta, class_names=names,
+               seen_class_ids=seen, unseen_class_ids=unseen,
+               clip_names=[str(c) for c in (clip_names or [])],
+               metrics=metrics)
+    if beta_source is not None:
+        res['beta_source'] = beta_source
+    return res
 
 
 def dump_results(results: dict, path: str) -> str:
     """Write ``results`` to ``path`` atomically (a temporary file in the
     same folder, then ``os.replace``): a file under ``path`` is always
     complete. Returns the absolute path."""
+    from stftbox.fileio.atomic_io import atomic_write
     path = osp.abspath(path)
-    folder = osp.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.preds-', suffix='.tmp', dir=folder)
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it 0o600
-        with os.fdopen(fd, 'wb') as f:
-            pickle.dump(results, f, protocol=4)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, 'wb') as f:
+        pickle.dump(results, f, protocol=4)
     return path
 
 

@@ -21,16 +21,19 @@ Only the standard library (``urllib.request``) and ``tqdm`` are used.
 import contextlib
 import hashlib
 import http.client
+import json
 import os
 import os.path as osp
 import pathlib
 import re
 import socket
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from .atomic_io import dump_json_atomic
 from .body_check import BodyError, check_body, describe_body
 from .hashing import normalize_sha256, sha256_file
 from stftbox.utils.progress import progress_bar
@@ -229,12 +232,88 @@ def _progress_bar(total, initial, desc, enabled):
                         unit_scale=True, enabled=enabled)
 
 
-def _open(url, offset, timeout):
+def _open(url, offset, timeout, extra_headers=None):
     headers = {'User-Agent': _USER_AGENT, 'Accept-Encoding': 'identity'}
     if offset:
         headers['Range'] = f'bytes={offset}-'
+    headers.update(extra_headers or {})
     req = urllib.request.Request(url, headers=headers)
     return urllib.request.urlopen(req, timeout=timeout)
+
+
+def _validators_file(dst_path):
+    """Sidecar of a cached download: the URL, the server's ``ETag`` and
+    ``Last-Modified`` and when it was downloaded (JSON)."""
+    return dst_path + '.http.json'
+
+
+def _read_validators(dst_path):
+    try:
+        with open(_validators_file(dst_path), encoding='utf-8') as f:
+            meta = json.load(f)
+        return meta if isinstance(meta, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _downloaded_when(dst_path, meta):
+    when = meta.get('downloaded')
+    if not when:
+        when = time.strftime('%Y-%m-%d %H:%M',
+                             time.localtime(osp.getmtime(dst_path)))
+    return when
+
+
+def revalidate_cached(url, dst_path, timeout=60.0):
+    """Ask the server whether the cached copy of ``url`` is still its
+    file, as HTTP caches do: a conditional GET with ``If-None-Match``
+    (``ETag``) / ``If-Modified-Since`` (``Last-Modified``) recorded when it
+    was downloaded. ``304 Not Modified`` (or a 200 with the same validator)
+    means fresh; the body of a 200 is not read.
+
+    Args:
+        url (str): the http(s) URL the file came from.
+        dst_path (str): the cached file.
+        timeout (float): seconds.
+
+    Returns:
+        tuple: ``('fresh', None)``, ``('changed', None)`` or
+        ``('unknown', reason)`` (no validators recorded or sent by the
+        server, server unreachable or answering an error).
+    """
+    meta = _read_validators(dst_path)
+    etag, modified = meta.get('etag'), meta.get('last_modified')
+    if not etag and not modified:
+        return 'unknown', ('the server gave no ETag/Last-Modified to check '
+                           'it against')
+    headers = {}
+    if etag:
+        headers['If-None-Match'] = etag
+    if modified:
+        headers['If-Modified-Since'] = modified
+    try:
+        resp = _open(url, 0, timeout, headers)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 304:
+            return 'fresh', None
+        return 'unknown', f'HTTP {exc.code} {exc.reason}'
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        return 'unknown', str(getattr(exc, 'reason', exc))
+    with resp:
+        status = getattr(resp, 'status', None) or 200
+        new_etag = resp.headers.get('ETag')
+        new_modified = resp.headers.get('Last-Modified')
+    if status == 304:
+        return 'fresh', None
+    if (etag and new_etag == etag) or (not etag and modified and
+                                       new_modified == modified):
+        return 'fresh', None
+    return 'changed', None
+
+
+def _note(msg):
+    print(f'note: {msg}', file=sys.stderr)
 
 
 def _attempt(url, part, resume, progress, timeout, chunk_size, info=None):
@@ -268,6 +347,8 @@ def _attempt(url, part, resume, progress, timeout, chunk_size, info=None):
         status = getattr(resp, 'status', None) or 200
         if info is not None:
             info['content_type'] = resp.headers.get('Content-Type')
+            info['etag'] = resp.headers.get('ETag')
+            info['last_modified'] = resp.headers.get('Last-Modified')
         length = resp.headers.get('Content-Length')
         length = int(length) if length and length.isdigit() else None
         resumed = False
@@ -325,7 +406,8 @@ def download(url,
              overwrite=False,
              chunk_size=_CHUNK,
              expect=None,
-             size=None):
+             size=None,
+             revalidate=False):
     """Download ``url`` to ``dst_path``, resumable and verified.
 
     The bytes go to ``dst_path + '.part'``; an existing ``.part`` is resumed
@@ -358,6 +440,14 @@ def download(url,
             complete body before it gets its final name, and on a cached
             ``dst_path`` before it is reused.
         size (int, optional): expected size in bytes, when known.
+        revalidate (bool): without ``sha256``, a cached ``dst_path`` is
+            checked against the server before it is reused
+            (:func:`revalidate_cached`: conditional request with the
+            ``ETag`` / ``Last-Modified`` recorded at download, kept in
+            ``dst_path + '.http.json'``): unchanged -> reused; changed ->
+            downloaded again (one note on stderr); cannot be checked (no
+            validators, server unreachable) -> reused with one note on
+            stderr naming the file to delete for a fresh download.
 
     Returns:
         str: ``dst_path`` (absolute).
@@ -391,9 +481,25 @@ def download(url,
             if expected is None and not overwrite:
                 try:
                     check_body(dst_path, expect, size)
-                    return dst_path
                 except BodyError:  # a bad body cached by an older version
                     os.remove(dst_path)
+                else:
+                    if not revalidate or scheme == 'file':
+                        return dst_path
+                    meta = _read_validators(dst_path)
+                    when = _downloaded_when(dst_path, meta)
+                    state, why = revalidate_cached(url, dst_path, timeout)
+                    if state == 'fresh':
+                        return dst_path
+                    if state == 'unknown':
+                        _note(f'using the cached copy of {_redact(url)} '
+                              f'(downloaded {when}): cannot check it for '
+                              f'changes ({why}); delete {dst_path} to '
+                              'download it again')
+                        return dst_path
+                    _note(f'{_redact(url)} changed on the server since the '
+                          f'cached copy of {when}; downloading it again')
+                    resume = False
         attempt = 0
         fresh_retry_done = False
         info = {}
@@ -444,6 +550,12 @@ def download(url,
                     f'file: {exc}; nothing was kept, run again to download '
                     'again', url=_redact(url), received=received) from None
             os.replace(part, dst_path)
+            if scheme != 'file':
+                dump_json_atomic(dict(
+                    url=_redact(url), etag=info.get('etag'),
+                    last_modified=info.get('last_modified'),
+                    downloaded=time.strftime('%Y-%m-%d %H:%M:%S')),
+                    _validators_file(dst_path))
             return dst_path
 
 
@@ -457,7 +569,7 @@ def zoo_download_url(entry, mirror=None):
     With a mirror (argument or ``$STFTBOX_MIRROR``) the URL is
     ``<mirror>/<entry filename>`` (also for entries not yet released, so
     people can host their own checkpoints); otherwise the entry's ``url``.
-    A ``url`` without a scheme is a path relative to ``model_zoo.yml`` (a
+    A ``url`` without a scheme is a path relative to the repository root (a
     checkpoint shipped in the repository) and becomes a ``file://`` URL.
 
     Args:
@@ -482,12 +594,70 @@ def zoo_download_url(entry, mirror=None):
             f"{entry['status']}); set STFTBOX_MIRROR or pass a mirror if you "
             f"host {entry['filename']} yourself")
     if not urllib.parse.urlsplit(entry['url']).scheme:
-        # a path relative to the zoo file: a checkpoint shipped in the repo
-        from .model_zoo import model_zoo_path
-        local = osp.join(osp.dirname(osp.abspath(model_zoo_path())),
-                         entry['url'])
+        # relative to the repository root (the model index's folder): a
+        # checkpoint shipped in the repository
+        from .model_zoo import model_zoo_path, zoo_root
+        local = osp.join(zoo_root(model_zoo_path()), entry['url'])
         return pathlib.Path(local).as_uri()
     return entry['url']
+
+
+def zoo_weights(entry, fmt='pth'):
+    """The download record of one weights file of a zoo entry.
+
+    Args:
+        entry (dict): a :func:`stftbox.fileio.model_zoo.get_entry` result.
+        fmt (str): ``'pth'`` (the ``torch.save`` checkpoint) or
+            ``'safetensors'`` (the same weights, no pickle).
+
+    Returns:
+        dict: ``name``, ``filename``, ``url``, ``sha256``, ``size``,
+        ``status`` -- what :func:`zoo_download_url` and :func:`download`
+        take.
+
+    Raises:
+        ModelZooError: ``fmt='safetensors'`` and the entry has none.
+        ValueError: unknown ``fmt``.
+    """
+    from .model_zoo import ModelZooError
+    if fmt == 'pth':
+        return entry
+    if fmt != 'safetensors':
+        raise ValueError(f"fmt must be 'pth' or 'safetensors', got {fmt!r}")
+    st = entry.get('safetensors')
+    if not st:
+        raise ModelZooError(f"model {entry['name']!r} has no safetensors "
+                            'weights in the zoo')
+    return dict(name=entry['name'], filename=st['filename'],
+                url=st.get('url'), sha256=st.get('sha256'),
+                size=st.get('size'), status=entry['status'])
+
+
+def fetch_zoo_weights(entry, fmt='pth', mirror=None, cache_dir=None,
+                      progress=True, timeout=60.0):
+    """A local, verified copy of a zoo entry's weights: the shipped file
+    for a repository-relative ``url``, else downloaded into
+    ``<cache>/checkpoints`` (mirror honoured, SHA-256 and size checked).
+
+    Args:
+        entry (dict): a zoo entry.
+        fmt (str): ``'pth'`` or ``'safetensors'`` (:func:`zoo_weights`).
+        mirror, cache_dir, progress, timeout: as :func:`resolve_checkpoint`.
+
+    Returns:
+        str: absolute local path.
+
+    Raises:
+        ModelZooError: no such weights (not yet released, no safetensors).
+        DownloadError / ChecksumError: see :func:`download`.
+    """
+    rec = zoo_weights(entry, fmt)
+    url = zoo_download_url(rec, mirror)
+    return download(url, osp.join(cache_dir or get_checkpoint_dir(),
+                                  rec['filename']),
+                    sha256=rec['sha256'], progress=progress,
+                    timeout=timeout, expect='checkpoint',
+                    size=rec.get('size'))
 
 
 def _find_zoo_entry_by_url(url):
@@ -516,7 +686,12 @@ def resolve_checkpoint(spec,
       hit when present); verified against the model zoo's SHA-256 when the
       URL is a zoo entry (the mirror then applies; file ``<filename>``),
       else against ``sha256`` (file ``urls/<hash of the URL>/<name>``);
-    * a model-zoo name (``model_zoo.yml``) -> its URL, as above.
+      without a ``sha256`` a cached copy is revalidated with the server
+      (``ETag`` / ``Last-Modified``; :func:`revalidate_cached`) and
+      downloaded again when it changed, or used with a note saying so and
+      how to refresh it when it cannot be checked;
+    * a model-zoo name (the metafiles of ``model-index.yml``) -> its URL,
+      as above.
 
     Load the result with :func:`stftbox.fileio.load_checkpoint_safely` or
     mmengine's ``load_checkpoint`` (weights-only; see
@@ -565,9 +740,11 @@ def resolve_checkpoint(spec,
         # one folder per URL: two URLs ending in the same file name (e.g.
         # latest.pth) must not share a cached file
         url_key = hashlib.sha256(text.encode()).hexdigest()[:16]
+        # without a known SHA-256 the cached copy is revalidated (ETag /
+        # Last-Modified), never silently stale
         return download(text, osp.join(cache_dir, 'urls', url_key, name),
                         sha256=sha256, progress=progress, timeout=timeout,
-                        expect='checkpoint')
+                        expect='checkpoint', revalidate=sha256 is None)
     from .model_zoo import ModelZooError, get_entry, load_model_zoo
     try:
         zoo = load_model_zoo()

@@ -30,7 +30,8 @@ import torch
 __all__ = [
     'CheckpointError', 'register_safe_globals', 'safe_globals_list',
     'SAFE_GLOBAL_NAMES', 'safe_torch_load', 'load_checkpoint_safely',
-    'get_state_dict', 'check_checkpoint_file'
+    'get_state_dict', 'check_checkpoint_file', 'load_safetensors',
+    'save_safetensors', 'SAFETENSORS_META_KEY'
 ]
 
 #: Full names (as written in a checkpoint's pickle) that
@@ -169,13 +170,14 @@ _LEGACY_MAGIC = b'\x80\x02\x8a\x0a'
 def check_checkpoint_file(path):
     """Raise :class:`CheckpointError` unless ``path`` looks like a
     ``torch.save`` file (zip container holding ``data.pkl``, or the legacy
-    pickle magic); nothing is unpickled.
+    pickle magic) or a safetensors file; nothing is unpickled.
 
     Args:
         path (str): the file.
 
     Returns:
-        str: ``'zip'`` or ``'legacy'``.
+        str: ``'zip'``, ``'legacy'`` or ``'safetensors'`` (an 8-byte
+        little-endian header length, then a JSON header: no pickle).
 
     Raises:
         FileNotFoundError: no such file.
@@ -209,6 +211,8 @@ def check_checkpoint_file(path):
         return 'zip'
     if head.startswith(_LEGACY_MAGIC):
         return 'legacy'
+    if _looks_like_safetensors(head, size):
+        return 'safetensors'
     stripped = head.lstrip()
     if stripped[:1] == b'<':
         kind = 'it looks like an HTML/XML page (an error or login page ' \
@@ -223,6 +227,126 @@ def check_checkpoint_file(path):
 
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
+
+#: safetensors metadata key holding the checkpoint's ``meta`` as JSON
+SAFETENSORS_META_KEY = 'stftbox_meta'
+#: prefix of the tensors that hold the arrays of ``meta`` (e.g. the class
+#: embeddings); the JSON holds ``{"__tensor__": name}`` in their place
+_META_TENSOR_PREFIX = '__meta__.'
+
+
+def _meta_to_json(meta, tensors, path=''):
+    """``meta`` with its arrays moved into ``tensors`` (JSON-able)."""
+    if isinstance(meta, dict):
+        return {str(k): _meta_to_json(v, tensors, f'{path}.{k}' if path
+                                      else str(k))
+                for k, v in meta.items()}
+    if isinstance(meta, (list, tuple)):
+        return [_meta_to_json(v, tensors, f'{path}.{i}')
+                for i, v in enumerate(meta)]
+    if isinstance(meta, (np.ndarray, torch.Tensor)):
+        name = _META_TENSOR_PREFIX + path
+        tensors[name] = torch.as_tensor(np.asarray(meta) if isinstance(
+            meta, np.ndarray) else meta).detach().cpu().contiguous().clone()
+        return {'__tensor__': name}
+    if isinstance(meta, np.generic):
+        return meta.item()
+    if meta is None or isinstance(meta, (bool, int, float, str)):
+        return meta
+    raise TypeError(f'save_safetensors: meta value at {path!r} of type '
+                    f'{type(meta).__name__} cannot be stored as JSON')
+
+
+def _meta_from_json(meta, tensors):
+    if isinstance(meta, dict):
+        if set(meta) == {'__tensor__'}:
+            return tensors[meta['__tensor__']].numpy()
+        return {k: _meta_from_json(v, tensors) for k, v in meta.items()}
+    if isinstance(meta, list):
+        return [_meta_from_json(v, tensors) for v in meta]
+    return meta
+
+
+def _looks_like_safetensors(head, size):
+    if len(head) < 10:
+        return False
+    n = int.from_bytes(head[:8], 'little')
+    return 2 <= n <= size - 8 and head[8:9] == b'{'
+
+
+def load_safetensors(path, map_location='cpu'):
+    """Read a safetensors checkpoint (no pickle at all).
+
+    Args:
+        path (str): a file written by :func:`save_safetensors` (or any
+            safetensors file of tensors).
+        map_location: ``'cpu'``, a device string or ``torch.device``.
+
+    Returns:
+        dict: ``{'state_dict': {name: tensor}, 'meta': dict}`` (``meta``
+        from the ``stftbox_meta`` JSON metadata, its arrays as numpy arrays
+        and tuples as lists; ``{}`` when absent), the layout of a
+        ``torch.save`` checkpoint.
+
+    Raises:
+        CheckpointError: truncated or corrupt file, or metadata that is not
+            JSON.
+    """
+    import json
+
+    from safetensors import SafetensorError, safe_open
+    device = str(map_location) if map_location is not None else 'cpu'
+    try:
+        state = {}
+        with safe_open(path, framework='pt', device=device) as f:
+            metadata = f.metadata() or {}
+            for key in f.keys():
+                state[key] = f.get_tensor(key)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f'{path}: not a readable safetensors file, probably truncated '
+            f'or corrupt ({type(exc).__name__}: {str(exc)[:200]})') from None
+    try:
+        meta = json.loads(metadata.get(SAFETENSORS_META_KEY, '{}'))
+    except ValueError as exc:
+        raise CheckpointError(f'{path}: metadata {SAFETENSORS_META_KEY!r} '
+                              f'is not JSON ({exc})') from None
+    arrays = {k: state.pop(k) for k in list(state)
+              if k.startswith(_META_TENSOR_PREFIX)}
+    try:
+        meta = _meta_from_json(meta, arrays)
+    except KeyError as exc:
+        raise CheckpointError(f'{path}: metadata names a missing tensor '
+                              f'{exc}') from None
+    return {'state_dict': state, 'meta': meta}
+
+
+def save_safetensors(state_dict, path, meta=None):
+    """Write weights (and a JSON-able ``meta``) as safetensors, atomically
+    (temporary file, then rename).
+
+    Args:
+        state_dict (dict): name -> tensor; tensors that share memory are
+            written as separate copies.
+        path (str): target file (``.safetensors``).
+        meta (dict, optional): stored as JSON under ``stftbox_meta``;
+            numpy arrays / tensors in it (e.g. ``dataset_meta
+            ['class_embeddings']``) are stored as tensors named
+            ``__meta__.<path>``.
+
+    Raises:
+        TypeError: a ``meta`` value is neither JSON-able nor an array.
+    """
+    import json
+
+    from safetensors.torch import save_file
+    tensors = {k: v.detach().cpu().contiguous().clone()
+               for k, v in state_dict.items()}
+    meta_json = _meta_to_json(meta or {}, tensors)
+    metadata = {SAFETENSORS_META_KEY: json.dumps(meta_json, sort_keys=True)}
+    tmp = f'{path}.tmp'
+    save_file(tensors, tmp, metadata=metadata)
+    os.replace(tmp, path)
 
 
 def _refused_name(message):
@@ -239,13 +363,15 @@ def _refused_name(message):
 
 
 def safe_torch_load(path, map_location='cpu'):
-    """``torch.load`` with ``weights_only=True`` and clear errors.
+    """``torch.load`` with ``weights_only=True`` and clear errors; a
+    safetensors file is read with :func:`load_safetensors` (no pickle).
 
     :func:`register_safe_globals` is called first, so mmengine checkpoints
     load; anything else outside the allow-list is refused, never unpickled.
 
     Args:
-        path (str | os.PathLike): a ``torch.save`` file (zip or legacy).
+        path (str | os.PathLike): a ``torch.save`` file (zip or legacy)
+            or a safetensors file.
         map_location: passed to ``torch.load`` (default ``'cpu'``).
 
     Returns:
@@ -262,7 +388,8 @@ def safe_torch_load(path, map_location='cpu'):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    check_checkpoint_file(path)
+    if check_checkpoint_file(path) == 'safetensors':
+        return load_safetensors(path, map_location)
     register_safe_globals()
     try:
         return torch.load(path, map_location=map_location, weights_only=True)

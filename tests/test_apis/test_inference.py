@@ -3,6 +3,7 @@ ranking, agreement with the dataset (test) path, new class names, the
 word2vec error and user-supplied embeddings, feature-file input."""
 import os.path as osp
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -90,7 +91,7 @@ def test_single_clip_and_batch(demo_model):
 
 def test_ranking_is_argsort_of_distances(demo_model):
     a, v = clips(2, seed=1)
-    for res in inference_model(demo_model, a, v, topk=7):
+    for res in inference_model(demo_model, a, v, topk=7, beta=0.0):
         d = res['distances']
         order = np.argsort(d, kind='stable')[:7]
         assert res['topk_indices'] == order.tolist()
@@ -98,8 +99,70 @@ def test_ranking_is_argsort_of_distances(demo_model):
         assert np.all(np.diff(res['topk_distances']) >= 0)
         assert res['pred_index'] == int(np.argmin(d))
         assert res['pred_class'] == res['class_names'][int(np.argmin(d))]
-    res = inference_model(demo_model, a[0], v[0], topk=10 ** 6)
+    # more than the candidates: all of them, and it is said
+    with pytest.warns(UserWarning, match=r'topk=1000000 but there are only '
+                      r'\d+ candidate classes'):
+        res = inference_model(demo_model, a[0], v[0], topk=10 ** 6)
     assert len(res['topk_indices']) == len(res['class_names'])
+
+
+def test_default_beta_is_the_checkpoints(demo_model):
+    # like tools/test.py: the beta chosen on validation, stored in the
+    # checkpoint's meta, ranks the classes unless beta= is given
+    beta = demo_model.calibration['beta']
+    assert beta > 0
+    a, v = clips(1, seed=5)
+    res = inference_model(demo_model, a[0], v[0], topk=5)
+    assert res['beta'] == pytest.approx(beta)
+    cal = res['distances'] + beta * res['seen']
+    order = np.argsort(cal, kind='stable')[:5]
+    assert res['topk_indices'] == order.tolist()
+    np.testing.assert_allclose(res['topk_distances'], cal[order], rtol=1e-6)
+    assert inference_model(demo_model, a[0], v[0], beta=0.0)['beta'] == 0.0
+
+
+def test_checkpoint_class_names_use_their_training_embeddings(demo_model):
+    # case 44: all_class.txt spells 'ApplyEyeMakeup', training embedded
+    # 'Apply Eye Makeup'; either spelling is the checkpoint's class and gets
+    # its training embedding (same distances as class_names=None)
+    a, v = clips(3, seed=6)
+    ref = inference_model(demo_model, a, v, class_names=None, topk=1)
+    names = ref[0]['class_names']
+    assert 'ApplyEyeMakeup' in names
+    got = inference_model(demo_model, a, v, class_names=names, topk=1)
+    spaced = [re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', n) for n in names]
+    assert 'Apply Eye Makeup' in spaced
+    got2 = inference_model(demo_model, a, v, class_names=spaced, topk=1)
+    for r, g, g2 in zip(ref, got, got2):
+        np.testing.assert_array_equal(g['distances'], r['distances'])
+        np.testing.assert_array_equal(g2['distances'], r['distances'])
+        assert g['pred_index'] == r['pred_index']
+    # a new name next to them is still encoded on the fly
+    mixed = inference_model(demo_model, a[0], v[0],
+                            class_names=['ApplyEyeMakeup', 'a theremin'])
+    i = names.index('ApplyEyeMakeup')
+    assert mixed['distances'][0] == pytest.approx(ref[0]['distances'][i],
+                                                  rel=1e-5)
+    assert np.isfinite(mixed['distances'][1])
+
+
+@pytest.mark.parametrize('names,shown', [
+    (['Archery', 'Surfing', 'Archery'], "'Archery' 2 times"),
+    (['Archery', 'Surfing', 'archery', 'ARCHERY'],
+     "'Archery' 3 times (as ['ARCHERY', 'Archery', 'archery'])"),
+    (['Apply Eye Makeup', 'ApplyEyeMakeup'], "'Apply Eye Makeup' 2 times"),
+])
+def test_duplicate_class_names_refused(demo_model, names, shown):
+    # case 45: copies share one embedding, fill top-k slots and can never
+    # be predicted; refused, naming the class
+    a, v = clips(1)
+    with pytest.raises(ValueError, match=re.escape(shown)):
+        inference_model(demo_model, a[0], v[0], class_names=names)
+    # also as labels of given class embeddings
+    emb = np.eye(len(names), 384, dtype=np.float32)
+    with pytest.raises(ValueError, match=re.escape(shown)):
+        inference_model(demo_model, a[0], v[0], class_names=names,
+                        class_embeddings=emb)
 
 
 def test_default_classes_match_dataset_path(demo_model):
@@ -247,3 +310,19 @@ def test_config_names_the_encoder():
     a, v = clips(1)
     with pytest.raises(ClassNameEncoderError, match="type 'word2vec'"):
         inference_model(model, a[0], v[0], class_names=['a'])
+
+
+def test_default_beta_follows_the_configs_beta_rule():
+    # the beta tools/test.py tests with: test_beta(validation beta, rule)
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    from stftbox.apis.inference import default_beta
+    model = SimpleNamespace(calibration=dict(beta=0.6), cfg=Config(dict(
+        test_evaluator=dict(type='GZSLMetric', beta_rule='clipclap'))))
+    assert default_beta(model) == pytest.approx((3 * 0.6 + 1e-10) / 3)
+    assert default_beta(model) != 0.6
+    model.cfg.test_evaluator.beta_rule = 'same'
+    assert default_beta(model) == 0.6
+    assert default_beta(SimpleNamespace(calibration=None, cfg=None)) == 0.0

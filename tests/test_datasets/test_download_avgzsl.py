@@ -252,3 +252,37 @@ def test_corrupt_member_leaves_no_partial_dataset(tmp_path):
         safe_extract_zip(str(tmp_path / 'bad.zip'), str(root), 'ucf')
     assert os.listdir(root) == ['keep.txt']
     assert os.listdir(tmp_path / 'root') == ['UCF']
+
+
+def test_dead_link_says_how_to_rebuild_from_videos(http_server, tmp_path,
+                                                   capsys, isolated_cache):
+    """A 404 (the archives are going away): one error with the URL, the
+    mirror option and the extract_features.py command; nothing created."""
+    root = tmp_path / 'data'
+    rc = _tool().main(['activitynet', 'cls', '--root', str(root),
+                       '--mirror', http_server.base + '/gone',
+                       '--no-progress'])
+    assert rc == 1
+    err = capsys.readouterr().err
+    url = http_server.base + '/gone/activitynet-supervised-temporal.zip'
+    assert f'HTTP 404 Not Found for {url}' in err
+    assert '--mirror' in err
+    assert ('tools/dataset_converters/extract_features.py activitynet '
+            '<video folder>') in err
+    assert 'configs/stft_activitynet_clipclap.py' in err
+    assert not (root / 'ActivityNet').exists()
+
+
+def test_known_checksums_are_honest():
+    """Every published archive has an entry; none invents a digest (the
+    authors published none; see the tool's docstring)."""
+    tool = _tool()
+    names = {feature_archive_name(d, f) for d in ('ucf', 'vggsound',
+                                                  'activitynet')
+             for f in ('supervised', 'selavi')}
+    assert set(tool.ARCHIVES) == names
+    for entry in tool.ARCHIVES.values():
+        sha = entry['sha256']
+        assert sha is None or (len(sha) == 64 and
+                               int(sha, 16) >= 0)  # hex when known
+        assert entry['size'] is None or entry['size'] > 0

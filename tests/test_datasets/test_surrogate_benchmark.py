@@ -3,6 +3,7 @@ import json
 import os
 import os.path as osp
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -99,7 +100,8 @@ def test_surrogate_layout_loads(tmp_path):
         assert json.load(f)['num_clips'] == 2 + 1 + 2 + 2 + 2  # 5 folders
 
 
-def test_prepare_hook_determinism_and_skip(tmp_path):
+def test_prepare_hook_determinism_and_skip(tmp_path, monkeypatch):
+    monkeypatch.setenv('STFTBOX_HOME', str(tmp_path))  # made in the cache
     cs = write_mini_split(str(tmp_path / 'src'))
     root = str(tmp_path / 'data' / 'UCF')
     prepare = dict(type='make_surrogate_avgzsl', seed=5, class_split_dir=cs,
@@ -149,3 +151,31 @@ def test_bundled_ucf_split_and_licence():
     assert 'MIT License' in text and 'Mercea' in text
     with pytest.raises(DatasetError, match='no bundled class-split'):
         bundled_class_split_dir('VGGSound')
+
+
+def test_prepare_never_generates_outside_the_stftbox_cache(tmp_path,
+                                                           monkeypatch):
+    # a mistyped data_root of the surrogate config: the missing-data error,
+    # not synthetic data at that place
+    monkeypatch.setenv('STFTBOX_HOME', str(tmp_path / 'home'))
+    cs = write_mini_split(str(tmp_path / 'src'))
+    prepare = dict(type='make_surrogate_avgzsl', seed=5, class_split_dir=cs,
+                   text_encoder=fake_encoder, audio_channels=8,
+                   video_channels=12)
+    kw = dict(dataset_name='UCF', feature_method='surrogate_temporal',
+              audio_channels=8, video_channels=12, phase='stage_1_val',
+              test_mode=True)
+    wrong = tmp_path / 'typo' / 'UCF'
+    with pytest.raises(DatasetError, match=r'^' + re.escape(
+            f'{wrong}: data root not found; expected the')) as err:
+        AVGZSLDataset(data_root=str(wrong), prepare=prepare, **kw)
+    assert '\n' not in str(err.value)
+    assert not (tmp_path / 'typo').exists()
+    # a link into the cache counts as the cache; '..' out of it does not
+    inside = tmp_path / 'home' / 'data' / 'UCF'
+    AVGZSLDataset(data_root=str(inside), prepare=prepare, **kw)
+    assert osp.isfile(osp.join(inside, MARKER))
+    escape = str(tmp_path / 'home' / '..' / 'out' / 'UCF')
+    with pytest.raises(DatasetError, match='data root not found'):
+        AVGZSLDataset(data_root=escape, prepare=prepare, **kw)
+    assert not (tmp_path / 'out').exists()

@@ -85,8 +85,17 @@ def test_shipped_configs_are_found():
     ('model.backbone.snn_branch.neuron.type', 'DynamicThresholdLIFF',
      "did you mean 'DynamicThresholdLIF'"),
     ('default_hooks.checkpoint.save_best', 'val/HM',
-     "'val/HM' is not reported by val_evaluator (its metrics are named "
-     "gzsl/...)"),
+     "default_hooks.checkpoint.save_best: 'val/HM' is not a metric "
+     'validation reports (it reports gzsl/HM, gzsl/S, gzsl/U, gzsl/ZSL, '
+     "gzsl/beta); did you mean 'gzsl/HM'?"),
+    # the right prefix is not enough: the key itself is checked
+    ('default_hooks.checkpoint.save_best', 'gzsl/hm',
+     "'gzsl/hm' is not a metric validation reports (it reports gzsl/HM, "
+     "gzsl/S, gzsl/U, gzsl/ZSL, gzsl/beta); did you mean 'gzsl/HM'?"),
+    ('param_scheduler.0.monitor', 'gzsl/H',
+     "param_scheduler[0].monitor: 'gzsl/H' is not a metric validation "
+     "reports (it reports gzsl/HM, gzsl/S, gzsl/U, gzsl/ZSL, gzsl/beta); "
+     "did you mean 'gzsl/HM'?"),
     ('load_from', '/no/such/file.pth', "load_from: no such checkpoint file"),
 ])
 def test_mistake_is_one_line_naming_key(key, value, line):

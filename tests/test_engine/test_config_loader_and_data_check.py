@@ -1,6 +1,7 @@
 """stftbox.engine.load_config (``stftbox::`` bases, the config's folder on
 sys.path) and check_data (data roots checked before the Runner)."""
 import os.path as osp
+import re
 import sys
 
 import pytest
@@ -94,8 +95,10 @@ def test_check_data_missing_root_without_prepare(tmp_path):
     check_data(cfg, loaders=('val_dataloader',))
 
 
-def test_check_data_finds_wrapped_datasets_and_prepares(tmp_path):
+def test_check_data_finds_wrapped_datasets_and_prepares(tmp_path,
+                                                        monkeypatch):
     from stftbox.registry import FUNCTIONS
+    monkeypatch.setenv('STFTBOX_HOME', str(tmp_path))  # made in the cache
     calls = []
 
     def fake_prepare(data_root, dataset_name, progress=False, size=0):
@@ -122,5 +125,31 @@ def test_check_data_finds_wrapped_datasets_and_prepares(tmp_path):
         check_data(cfg)
         assert calls == [(str(root), 'UCF', True, 3)]  # once, with a bar
         assert root.is_dir()
+    finally:
+        FUNCTIONS._module_dict.pop(name, None)
+
+
+def test_check_data_refuses_to_generate_outside_the_cache(tmp_path,
+                                                          monkeypatch):
+    # a wrong data_root on the surrogate config: one-line missing-data
+    # error, nothing generated there (also when left to the dataset)
+    from stftbox.registry import FUNCTIONS
+    monkeypatch.setenv('STFTBOX_HOME', str(tmp_path / 'home'))
+    calls = []
+    name = 'test_fake_prepare_outside'
+    FUNCTIONS.register_module(name=name, module=lambda **kw: calls.append(kw),
+                              force=True)
+    try:
+        root = tmp_path / 'elsewhere' / 'UCF'
+        cfg = _cfg(train_dataloader=dict(type='AVGZSLDataset',
+                                         data_root=str(root),
+                                         prepare=dict(type=name)))
+        for prepare in (True, False):
+            with pytest.raises(DatasetError,
+                               match=f'^{re.escape(str(root))}: data root '
+                               'not found') as err:
+                check_data(cfg, prepare=prepare)
+            assert '\n' not in str(err.value)
+        assert calls == [] and not root.parent.exists()
     finally:
         FUNCTIONS._module_dict.pop(name, None)

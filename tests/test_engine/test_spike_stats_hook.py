@@ -7,7 +7,10 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 
 from stftbox.engine.hooks import SpikeStatsHook
-from stftbox.models.utils import firing_rates, spiking_layers
+from spikingjelly.activation_based import monitor as sj_monitor
+
+from stftbox.models.utils import (FiringRateMonitor, firing_rates,
+                                  spiking_layers)
 from stftbox.registry import HOOKS, MODELS
 
 
@@ -31,18 +34,40 @@ def _runner(model, name):
                            message_hub=MessageHub.get_instance(name))
 
 
-def test_firing_rates_helper():
+def _step_rates(hook, runner, model, x):
+    hook.before_train_iter(runner, runner.iter)
+    model(x)
+    hook.after_train_iter(runner, runner.iter)
+
+
+def test_firing_rate_monitor_is_spikingjellys():
+    """The rates are spikingjelly's OutputMonitor records: the mean spike of
+    each call, per neuron, averaged over calls."""
     model = _Wrapper()
-    assert firing_rates(model) == {}  # nothing ran yet
     assert list(spiking_layers(model)) == ['snn.blocks.0.neuron',
                                            'snn.blocks.1.neuron']
-    model(torch.randn(2, 4, 6) * 2)
-    rates = firing_rates(model)
+    seen = {}
+    hooks = [m.register_forward_hook(
+        lambda m, i, o, n=n: seen.setdefault(n, []).append(o.mean().item()))
+        for n, m in spiking_layers(model).items()]
+    x1, x2 = torch.randn(2, 4, 6) * 2, torch.randn(2, 4, 6) * 5
+    with FiringRateMonitor(model) as mon:
+        assert isinstance(mon, sj_monitor.OutputMonitor)
+        assert mon.rates() == {}  # nothing ran yet
+        model(x1)
+        model(x2)
+    for h in hooks:
+        h.remove()
+    rates = mon.rates()
     assert list(rates) == ['snn.blocks.0.neuron', 'snn.blocks.1.neuron']
     for name, rate in rates.items():
-        assert isinstance(rate, float) and 0.0 <= rate <= 1.0
-        layer = dict(model.named_modules())[name]
-        assert rate == pytest.approx(float(layer.firing_rate))
+        assert 0.0 < rate < 1.0
+        assert rate == pytest.approx(sum(seen[name]) / 2)
+    model(x1)  # hooks removed on exit: records unchanged
+    assert mon.rates() == rates
+    one = firing_rates(model, lambda: model(x1))
+    assert one['snn.blocks.0.neuron'] == pytest.approx(
+        seen['snn.blocks.0.neuron'][0])
 
 
 def test_hook_logs_every_interval():
@@ -53,14 +78,13 @@ def test_hook_logs_every_interval():
     hub = runner.message_hub
     x = torch.randn(2, 4, 6) * 2
 
-    model(x)
     runner.iter = 0  # (0 + 1) % 2 != 0 -> nothing logged
-    hook.after_train_iter(runner, batch_idx=0)
+    _step_rates(hook, runner, model, x)
     assert not any(k.startswith('train/firing_rate') for k in hub.log_scalars)
 
     runner.iter = 1
-    hook.after_train_iter(runner, batch_idx=1)
-    rates = firing_rates(model)
+    _step_rates(hook, runner, model, x)
+    rates = firing_rates(model, lambda: model(x))
     for name, rate in rates.items():
         key = f'train/firing_rate/{name}'
         assert key in hub.log_scalars
@@ -69,27 +93,29 @@ def test_hook_logs_every_interval():
     assert mean == pytest.approx(sum(rates.values()) / len(rates))
 
     # a new forward with other inputs -> the logged value follows
-    model(torch.randn(2, 4, 6) * 5)
+    x5 = torch.randn(2, 4, 6) * 5
     runner.iter = 3
-    hook.after_train_iter(runner, batch_idx=3)
+    _step_rates(hook, runner, model, x5)
     key = 'train/firing_rate/snn.blocks.0.neuron'
     assert len(hub.get_scalar(key).data[0]) == 2
     assert hub.get_scalar(key).current() == pytest.approx(
-        firing_rates(model)['snn.blocks.0.neuron'])
+        firing_rates(model, lambda: model(x5))['snn.blocks.0.neuron'])
+    hook.after_run(runner)
+    assert hook.monitor is None
 
 
 def test_hook_without_spiking_layers_is_silent():
     runner = _runner(nn.Linear(2, 2), 'test_spike_stats_silent')
-    SpikeStatsHook(interval=1).after_train_iter(runner, 0)
+    hook = SpikeStatsHook(interval=1)
+    _step_rates(hook, runner, runner.model, torch.randn(1, 2))
     assert not any('firing_rate' in k for k in runner.message_hub.log_scalars)
 
 
 def test_hook_options():
     model = _Wrapper()
-    model(torch.randn(1, 3, 6))
     runner = _runner(model, 'test_spike_stats_options')
-    SpikeStatsHook(interval=1, prefix='fr', log_mean=False).after_train_iter(
-        runner, 0)
+    _step_rates(SpikeStatsHook(interval=1, prefix='fr', log_mean=False),
+                runner, model, torch.randn(1, 3, 6))
     keys = set(runner.message_hub.log_scalars)
     assert 'train/fr/snn.blocks.1.neuron' in keys
     assert 'train/fr/mean' not in keys
@@ -97,29 +123,27 @@ def test_hook_options():
         SpikeStatsHook(interval=0)
 
 
-def test_hook_records_firing_rates_only_on_logged_iterations():
+def test_hook_records_only_on_logged_iterations():
+    """Not logged: the monitor is disabled (nothing recorded); a forward
+    after a logged step (validation) is not recorded either."""
     model = _Wrapper()
     runner = _runner(model, 'test_spike_stats_lazy')
     hook = SpikeStatsHook(interval=2)
     x = torch.randn(2, 4, 6) * 2
-    runner.iter = 0  # not logged: recording off, nothing computed
+    runner.iter = 0
     hook.before_train_iter(runner, 0)
     model(x)
-    assert firing_rates(model) == {}
-    assert all(not m.record_firing_rate
-               for m in spiking_layers(model).values())
+    assert not hook.monitor.is_enable() and hook.monitor.records == []
     hook.after_train_iter(runner, 0)
     assert not any('firing_rate' in k for k in runner.message_hub.log_scalars)
-    runner.iter = 1  # logged: recorded and logged
+    runner.iter = 1
     hook.before_train_iter(runner, 1)
+    assert hook.monitor.is_enable()
     model(x)
-    rates = firing_rates(model)
-    assert set(rates) == {'snn.blocks.0.neuron', 'snn.blocks.1.neuron'}
+    assert len(hook.monitor.records) == 2
     hook.after_train_iter(runner, 1)
-    key = 'train/firing_rate/snn.blocks.0.neuron'
-    assert runner.message_hub.get_scalar(key).current() == pytest.approx(
-        rates['snn.blocks.0.neuron'])
-    runner.iter = 2
-    hook.before_train_iter(runner, 2)
-    hook.after_run(runner)  # recording back on after the run
-    assert all(m.record_firing_rate for m in spiking_layers(model).values())
+    assert runner.message_hub.get_scalar(
+        'train/firing_rate/snn.blocks.0.neuron').current() == pytest.approx(
+            firing_rates(model, lambda: model(x))['snn.blocks.0.neuron'])
+    model(x * 9)  # a validation forward
+    assert not hook.monitor.is_enable() and hook.monitor.records == []

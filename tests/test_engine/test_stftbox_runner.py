@@ -2,6 +2,8 @@
 FileClient deprecation notes."""
 import logging
 
+import pytest
+
 from stftbox.engine.runner import (FileOnlyStartupFilter,
                                    MMEngineDeprecationFilter)
 
@@ -65,3 +67,28 @@ def test_runner_logger_drops_the_notes_mmengine_logs(tmp_path):
     FileClient(backend='disk')
     assert len(records) == 2  # the backend instance is cached by now
     assert records[1].startswith('"FileClient" will be deprecated')
+
+
+def test_no_workers_drops_persistence():
+    # case 39: the shipped val/test loaders set persistent_workers=True;
+    # num_workers=0 (debugging) must not stop on PyTorch's ValueError
+    import torch
+    from mmengine.config import ConfigDict
+
+    from stftbox.engine.runner import (StftboxRunner,
+                                       drop_persistence_without_workers)
+    cfg = ConfigDict(dataset=dict(type='AVGZSLDataset'),
+                     sampler=dict(type='DefaultSampler', shuffle=False),
+                     batch_size=2, num_workers=0, persistent_workers=True)
+    out = drop_persistence_without_workers(cfg)
+    assert out['persistent_workers'] is False
+    assert cfg['persistent_workers'] is True  # the config is not changed
+    keep = dict(cfg, num_workers=2)
+    assert drop_persistence_without_workers(keep) is keep
+    with pytest.raises(ValueError, match='persistent_workers option'):
+        torch.utils.data.DataLoader(list(range(4)), num_workers=0,
+                                    persistent_workers=True)
+    loader = StftboxRunner.build_dataloader(
+        dict(cfg, dataset=list(range(4))), seed=0)
+    assert [list(map(int, b)) for b in loader] == [[0, 1], [2, 3]]
+    assert loader.persistent_workers is False

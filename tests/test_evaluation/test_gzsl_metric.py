@@ -76,3 +76,20 @@ def test_bad_arguments_and_inputs():
     metric.process({}, [dict(distances=DIST[0] * float('nan'), gt_label=0)])
     with pytest.raises(ValueError, match='NaN'):
         metric.evaluate(1)
+
+
+def test_peer_beta_grid_and_test_rule_are_config():
+    """ClipClap-GZSL's sweep (76 values in [0, 5]) finds the first grid
+    value above 1 (16/15), the default grid (16 in [0, 3]) 1.2; its test
+    beta rule (3 * beta + 1e-10) / 3 applies to a fixed calibration."""
+    from stftbox.evaluation.gzsl_metric import test_beta
+    res = run_metric(GZSLMetric(num_betas=76, beta_range=(0.0, 5.0)))
+    assert res['gzsl/beta'] == pytest.approx(16 / 15)
+    assert res['gzsl/HM'] == pytest.approx(80.0)
+    res = run_metric(GZSLMetric(calibration=1.2, beta_rule='clipclap'))
+    assert res['gzsl/beta'] == (3 * 1.2 + 1e-10) / 3 != 1.2
+    assert test_beta(1.2) == 1.2
+    with pytest.raises(ValueError, match='beta_rule'):
+        GZSLMetric(beta_rule='half')
+    with pytest.raises(ValueError, match='rule'):
+        test_beta(1.0, 'half')

@@ -68,3 +68,33 @@ def test_quantised_distances_equal_reference(seed):
         ref = reference_scores(dist, labels, seen, unseen, beta)
         for k in ('S', 'U', 'HM', 'ZSL'):
             assert ours[k] == ref[k], (k, beta)
+
+
+def test_dump_table_and_inference_follow_the_metrics_rule():
+    # one rule for every GZSL decision: the --dump predictions, the
+    # --per-class table and the inference ranking agree with the metric on
+    # exact ties (seen class 3 + beta == unseen class 1: the lowest id, 1)
+    import numpy as np
+
+    from stftbox.evaluation import build_results, calibrated_predictions
+    from stftbox.evaluation.results import per_class_rows
+    seen, unseen, beta = [0, 3], [1, 2], 0.25
+    dist = torch.tensor([[2.0, 1.25, 2.0, 1.0],    # tie 3 (seen) vs 1
+                         [0.5, 0.75, 0.75, 0.9],   # tie 0 (seen) vs 1, 2
+                         [2.0, 1.0, 1.0, 3.0],     # unseen tie 1 vs 2
+                         [0.0, 3.0, 3.0, 0.0]])    # seen tie 0 vs 3
+    labels = torch.tensor([3, 1, 2, 0])
+    want = [reference_predict(r, set(seen + unseen), set(seen), beta)
+            for r in dist.tolist()]
+    assert want == [1, 0, 1, 0]
+    assert calibrated_predictions(dist, seen, unseen, beta).tolist() == want
+    res = build_results(dist, labels, ['a', 'b', 'c', 'd'], seen, unseen,
+                        beta)
+    assert res['predictions'].tolist() == want
+    assert res['zsl_predictions'].tolist() == [1, 1, 1, 1]
+    metric = gzsl_scores(dist, labels, seen, unseen, beta)
+    rows = {r['id']: r['accuracy'] for r in per_class_rows(res)}
+    assert rows == {0: 100.0, 3: 0.0, 1: 0.0, 2: 0.0}
+    assert np.mean([rows[0], rows[3]]) == pytest.approx(100 * metric['S'])
+    assert np.mean([rows[1], rows[2]]) == pytest.approx(100 * metric['U'])
+    assert res['metrics']['U'] == pytest.approx(100 * metric['U'])

@@ -354,3 +354,59 @@ def test_load_from_url_is_a_verified_download(http_server, tmp_path,
     # local paths and None are left alone
     for value in (None, str(tmp_path / 'missing.pth')):
         assert resolve_load_from(dict(load_from=value)) == value
+
+
+@pytest.mark.parametrize('validator', ['etag', 'last_modified'])
+def test_cached_url_is_revalidated(http_server, tmp_path, isolated_cache,
+                                   capsys, validator):
+    """A checkpoint URL without a known SHA-256: a cached copy is checked
+    with a conditional request (ETag / Last-Modified); a changed file on
+    the server is downloaded again, never silently stale."""
+    old = _checkpoint_bytes(tmp_path)
+    url = http_server.serve('/latest/model.pth', old, validator)
+    path = resolve_checkpoint(url, progress=False)
+    assert open(path, 'rb').read() == old
+    reqs = http_server.requests_for('/latest/model.pth')
+    assert len(reqs) == 1 and reqs[0]['status'] == 200
+    # unchanged: one conditional request, answered 304, no body, no note
+    assert resolve_checkpoint(url, progress=False) == path
+    reqs = http_server.requests_for('/latest/model.pth')
+    header = 'If-None-Match' if validator == 'etag' else 'If-Modified-Since'
+    assert header in reqs[1]['headers'] and reqs[1]['status'] == 304
+    assert capsys.readouterr().err == ''
+    # the server's file changes: downloaded again, and said
+    torch.save(dict(state_dict=dict(w=torch.ones(3))), str(tmp_path / 'n'))
+    new = (tmp_path / 'n').read_bytes()
+    http_server.serve('/latest/model.pth', new, validator)
+    assert resolve_checkpoint(url, progress=False) == path
+    assert open(path, 'rb').read() == new
+    err = capsys.readouterr().err
+    assert err.startswith(f'note: {url} changed on the server since the '
+                          'cached copy of ')
+    assert err.endswith('; downloading it again\n')
+    statuses = [r['status'] for r in
+                http_server.requests_for('/latest/model.pth')]
+    assert statuses == [200, 304, 200, 200]
+
+
+def test_cached_url_that_cannot_be_checked_is_said(http_server, tmp_path,
+                                                   isolated_cache, capsys):
+    # no validators from the server, then the server is gone: the cached
+    # copy is used, with one line saying so and how to refresh it
+    data = _checkpoint_bytes(tmp_path)
+    url = http_server.serve('/plain/model.pth', data)
+    path = resolve_checkpoint(url, progress=False)
+    capsys.readouterr()
+    assert resolve_checkpoint(url, progress=False) == path
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f'note: using the cached copy of {url} '
+                          '(downloaded ')
+    assert err.endswith('): cannot check it for changes (the server gave no '
+                        f'ETag/Last-Modified to check it against); delete '
+                        f'{path} to download it again')
+    assert len(http_server.requests_for('/plain/model.pth')) == 1
+    # with a known SHA-256 nothing is asked: the digest decides
+    sha = hashlib.sha256(data).hexdigest()
+    n = len(http_server.requests)
+    assert resolve_checkpoint(url, progress=False, sha256=sha) == path
+    assert len(http_server.requests) == n and capsys.readouterr().err == ''

@@ -1,4 +1,6 @@
-"""model_zoo.yml <-> model-zoo.md consistency, the loader and the CLI."""
+"""The metafiles (model-index.yml -> configs/metafile.yml) <-> model-zoo.md
+and the docs' quoted numbers, the loader (metafiles and flat files), the
+writer and the CLI."""
 import hashlib
 import importlib.util
 import os.path as osp
@@ -9,7 +11,9 @@ import yaml
 
 from stftbox.fileio import (ModelZooError, get_entry, load_model_zoo,
                             parse_model_zoo_markdown, safe_torch_load)
-from stftbox.fileio.model_zoo import NUMBER_FIELDS
+from stftbox.fileio.model_zoo import (DOC_FILES, NUMBER_FIELDS, doc_values,
+                                     entry_to_metafile_model,
+                                     render_doc_numbers, save_zoo_entry)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -25,7 +29,7 @@ def _load_tool():
 @pytest.fixture
 def repo_zoo(monkeypatch):
     monkeypatch.delenv('STFTBOX_MODEL_ZOO', raising=False)
-    return load_model_zoo(osp.join(REPO, 'model_zoo.yml'))
+    return load_model_zoo(osp.join(REPO, 'model-index.yml'))
 
 
 def test_markdown_matches_yaml(repo_zoo):
@@ -134,3 +138,87 @@ def test_cli_list_download_verify(tmp_path, http_server, capsys,
     # without a mirror the (unreleased) repo entries give a clear error
     assert tool.main(['download', 'stft_ucf_cls', '--no-progress']) == 1
     assert 'not yet released' in capsys.readouterr().err
+
+
+def test_model_index_is_the_default_and_mim_copy_is_equal(repo_zoo,
+                                                         monkeypatch):
+    root = open(osp.join(REPO, 'model-index.yml')).read()
+    mim = open(osp.join(REPO, 'stftbox', '.mim', 'model-index.yml')).read()
+    assert root == mim
+    assert yaml.safe_load(root)['Import'] == ['configs/metafile.yml']
+    default = load_model_zoo()
+    assert [e['name'] for e in default['models']] == \
+        [e['name'] for e in repo_zoo['models']]
+    assert default['root'] == repo_zoo['root'] == REPO
+    demo = get_entry('stft_demo_ucf_surrogate', repo_zoo)
+    assert osp.realpath(demo['metafile']) == osp.join(REPO, 'configs',
+                                                      'metafile.yml')
+
+
+def test_metafile_round_trip(tmp_path):
+    entry = _entry(name='x', config='configs/x.py', S=1.5, U=2.25, HM=1.8,
+                   ZSL=3.0, params=0.5, paper_HM_gain=3.9,
+                   url='https://h/x.pth', sha256='ab' * 32,
+                   status='released', size=10, beta=1.2,
+                   seeds=dict(seeds=[1, 2], HM=[1.0, 0.5]))
+    model = entry_to_metafile_model(entry)
+    assert model['Metadata'] == {'Training Data': 'UCF-GZSL',
+                                 'Features': 'cls', 'Parameters': 500000}
+    assert model['Results'][0]['Metrics'] == {'S': 1.5, 'U': 2.25,
+                                              'HM': 1.8, 'ZSL': 3.0}
+    assert model['Weights'] == 'https://h/x.pth'
+    meta = tmp_path / 'configs' / 'metafile.yml'
+    meta.parent.mkdir()
+    meta.write_text('# keep me\n' + yaml.safe_dump(
+        dict(Collections=[dict(Name='STFT')], Models=[model])))
+    (tmp_path / 'model-index.yml').write_text(
+        'Import:\n- configs/metafile.yml\n')
+    zoo = load_model_zoo(str(tmp_path / 'model-index.yml'))
+    got = get_entry('x', zoo)
+    assert zoo['root'] == str(tmp_path)
+    for key, value in entry.items():
+        assert got[key] == value, key
+    assert got['Parameters'] == 500000
+    got['HM'] = 9.99
+    save_zoo_entry(got)
+    text = meta.read_text()
+    assert text.startswith('# keep me\n')
+    again = get_entry('x', load_model_zoo(str(meta)))
+    assert again['HM'] == 9.99 and again['seeds'] == entry['seeds']
+    assert yaml.safe_load(text)['Collections'] == [dict(Name='STFT')]
+
+
+def test_doc_values_and_markers():
+    entry = dict(S=29.875, U=34.5726, HM=32.0549, ZSL=36.7763, beta=1.2,
+                 validation=dict(S=51.48, U=23.65, HM=32.41, ZSL=26.27,
+                                 epoch=6, beta=1.2),
+                 seeds=dict(seeds=[1, 2, 3], HM=[27.581, 4.1]))
+    values = doc_values(entry)
+    assert values['test'] == 'S 29.88, U 34.57, HM 32.05, ZSL 36.78'
+    assert values['test_slash'] == '29.88 / 34.57 / 32.05 / 36.78'
+    assert values['val'] == ('S 51.48, U 23.65, HM 32.41, ZSL 26.27 at '
+                             'epoch 6, beta 1.20')
+    assert values['val_row'] == '51.48 | 23.65 | 32.41 | 26.27 | 6 | 1.20'
+    assert values['val_HM0'] == '32'
+    assert values['seeds_HM'] == '27.58 ± 4.10 over 3 seeds'
+    zoo = dict(models=[dict(entry, name='m')])
+    text = 'HM <!--zoo:m:test_slash-->old<!--/zoo--> and more'
+    assert render_doc_numbers(text, zoo) == \
+        'HM <!--zoo:m:test_slash-->29.88 / 34.57 / 32.05 / 36.78<!--/zoo-->' \
+        ' and more'
+    with pytest.raises(ModelZooError, match="x.md: m has no value 'nope'"):
+        render_doc_numbers('<!--zoo:m:nope-->1<!--/zoo-->', zoo, 'x.md')
+
+
+def test_docs_quote_the_zoo(repo_zoo):
+    """Every marked number in the docs is the zoo's (regenerated by
+    `tools/model_zoo.py regenerate`), and the docs do mark them."""
+    marked = 0
+    for rel in DOC_FILES:
+        path = osp.join(REPO, rel)
+        if not osp.isfile(path):
+            continue
+        text = open(path, encoding='utf-8').read()
+        assert render_doc_numbers(text, repo_zoo, rel) == text, rel
+        marked += text.count('<!--zoo:')
+    assert marked >= 3

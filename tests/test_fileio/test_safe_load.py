@@ -2,6 +2,7 @@
 non-checkpoints and shape mismatches."""
 import pickle
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -245,3 +246,47 @@ def test_shape_mismatch_and_keys(tmp_path):
                        match=r'unexpected keys in checkpoint: 1\.weight, '
                        r'1\.bias'):
         load_checkpoint_safely(smaller, path)
+
+
+def test_safetensors_round_trip_with_meta_arrays(tmp_path):
+    from stftbox.fileio import load_safetensors, save_safetensors
+    from stftbox.fileio.safe_load import check_checkpoint_file
+    model = torch.nn.Linear(3, 2)
+    emb = np.arange(6, dtype=np.float32).reshape(2, 3)
+    meta = dict(calibration=dict(beta=1.2, epoch=6),
+                dataset_meta=dict(classes=('a', 'b'), class_embeddings=emb,
+                                  seen_class_ids=[0]))
+    path = str(tmp_path / 'm.safetensors')
+    save_safetensors(model.state_dict(), path, meta)
+    assert check_checkpoint_file(path) == 'safetensors'
+    for loaded in (load_safetensors(path), safe_torch_load(path)):
+        assert set(loaded['state_dict']) == {'weight', 'bias'}
+        assert torch.equal(loaded['state_dict']['weight'], model.weight)
+        got = loaded['meta']
+        assert got['calibration'] == {'beta': 1.2, 'epoch': 6}
+        assert got['dataset_meta']['classes'] == ['a', 'b']
+        np.testing.assert_array_equal(
+            got['dataset_meta']['class_embeddings'], emb)
+    target = torch.nn.Linear(3, 2)
+    load_checkpoint_safely(target, path, strict=True)
+    assert torch.equal(target.bias, model.bias)
+    # no pickle anywhere in the file
+    assert b'\x80\x02' not in open(path, 'rb').read()[:64]
+
+
+def test_truncated_safetensors_is_a_checkpoint_error(tmp_path):
+    from stftbox.fileio import save_safetensors
+    path = tmp_path / 'm.safetensors'
+    save_safetensors(torch.nn.Linear(30, 20).state_dict(), str(path))
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) - 100])
+    with pytest.raises(CheckpointError, match='m.safetensors: not a '
+                       'readable safetensors file'):
+        safe_torch_load(str(path))
+
+
+def test_safetensors_meta_must_be_plain(tmp_path):
+    from stftbox.fileio import save_safetensors
+    with pytest.raises(TypeError, match="meta value at 'x' of type object"):
+        save_safetensors({'w': torch.zeros(1)}, str(tmp_path / 'm.st'),
+                         dict(x=object()))

@@ -54,6 +54,10 @@ def test_one_backward_reaches_every_parameter(config):
     register_all_modules()
     torch.manual_seed(0)
     cfg = load_config(osp.join(REPO, config))  # stftbox:: bases, plugins
+    if cfg.model.backbone.get('train_batch_size'):
+        # MSTR's released fixed training batch (256); the switch itself is
+        # tested in test_peer_mstr.py
+        cfg.model.backbone.train_batch_size = None
     model = MODELS.build(cfg.model).train()
     backbone = cfg.model.backbone
     text = cfg.model.head.get('text_channels', 300)

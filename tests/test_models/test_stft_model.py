@@ -2,6 +2,7 @@
 receives a gradient, spikes are binary, and prediction shapes."""
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -58,5 +59,13 @@ def test_prediction_and_spikes():
     for s in spikes:
         assert s.shape[0] == 4  # T = 4 time steps in the demo config
         assert torch.all((s == 0) | (s == 1))
-    rates = firing_rates(model)
+    # calls in order: block 0, 1 on audio, then block 0, 1 on video; a
+    # layer's rate is the mean of its per-call means
+    names = [n for n, _ in model.named_modules() if n.endswith('.neuron')]
+    rates = {n: (spikes[i].mean().item() + spikes[i + 2].mean().item()) / 2
+             for i, n in enumerate(names)}
+    with torch.no_grad():
+        assert firing_rates(model, lambda: model(
+            batch(), dict(labels=torch.arange(6) % 5), mode='predict')) \
+            == pytest.approx(rates)
     assert len(rates) == 2 and all(0 < r < 1 for r in rates.values())

@@ -62,8 +62,10 @@ def test_run(surrogate_root, tmp_path_factory):
 
 
 def test_test_py_dump(test_run):
-    tmp, _ = test_run
+    tmp, stdout = test_run
+    assert f"per-clip results: {tmp / 'preds.pkl'}" in stdout.splitlines()
     res = load_results(str(tmp / 'preds.pkl'))
+    assert res['beta_source'] == 'validation'   # stored in the checkpoint
     metrics = json.loads((tmp / 'm.json').read_text())
     beta = safe_torch_load(CKPT)['meta']['calibration']['beta']
     n = len(res['labels'])
@@ -73,10 +75,14 @@ def test_test_py_dump(test_run):
     assert len(res['seen_class_ids']) == 42
     assert len(res['unseen_class_ids']) == 6
     assert res['beta'] == pytest.approx(beta)
-    cand = np.array(res['seen_class_ids'] + res['unseen_class_ids'])
-    d = res['distances'][:, cand].astype(np.float64)
-    d[:, :42] += beta
-    assert res['predictions'].tolist() == cand[d.argmin(1)].tolist()
+    # the protocol's rule: beta on the seen columns, others +inf, arg-min
+    # over the class axis (ties to the lowest class id)
+    d = np.full_like(res['distances'], np.inf)
+    d[:, res['seen_class_ids']] = res['distances'][:, res['seen_class_ids']] \
+        + np.float32(beta)
+    d[:, res['unseen_class_ids']] = \
+        res['distances'][:, res['unseen_class_ids']]
+    assert res['predictions'].tolist() == d.argmin(1).tolist()
     for key in ('S', 'U', 'HM', 'ZSL'):
         assert res['metrics'][key] == pytest.approx(metrics[f'gzsl/{key}'])
     import torch
@@ -116,13 +122,14 @@ def test_analyze_results(test_run, tmp_path, capsys):
         tool.main([str(tmp_path / 'nope.pkl')])
 
 
-def write_scalars(run_dir, epochs=3, iters=4):
+def write_scalars(run_dir, epochs=3, iters=4, first_epoch=1):
     """A scalars.json written by mmengine's LocalVisBackend, laid out as
-    the Runner does: <work_dir>/<timestamp>/vis_data/scalars.json."""
+    the Runner does: <work_dir>/<timestamp>/vis_data/scalars.json; a part
+    resumed after epoch ``first_epoch - 1`` starts there."""
     from mmengine.visualization import LocalVisBackend
     backend = LocalVisBackend(save_dir=str(run_dir / 'vis_data'))
-    step = 0
-    for e in range(1, epochs + 1):
+    step = (first_epoch - 1) * iters
+    for e in range(first_epoch, epochs + 1):
         for _ in range(iters):
             step += 1
             backend.add_scalars(dict(loss=10.0 / step, lr=1e-3,
@@ -165,6 +172,30 @@ def test_analyze_logs_plot_curve(tmp_path, capsys):
     t = tool.cal_train_time(recs)
     assert t['slowest_epoch'] == 3 and t['slowest'] == pytest.approx(0.3)
     assert t['fastest_epoch'] == 1 and t['mean'] == pytest.approx(0.2)
+
+
+def test_plot_curve_of_a_resumed_run_covers_every_part(tmp_path):
+    # case 40: stopped twice, resumed twice: three <timestamp>/ folders;
+    # an earlier fresh run in the same folder is not part of it
+    tool = load_tool('analyze_logs')
+    work = tmp_path / 'work'
+    write_scalars(work / '20260101_000000', epochs=5)  # another, older run
+    write_scalars(work / '20260102_000000', epochs=3)  # killed in epoch 3
+    write_scalars(work / '20260102_010000', epochs=4, first_epoch=3)
+    write_scalars(work / '20260102_020000', epochs=6, first_epoch=5)
+    path = tool.find_scalars(str(work))
+    recs = tool.load_scalars(path)
+    x, _, _ = tool.key_series(recs, 'loss')
+    assert x.tolist() == list(range(1, 25))  # each iteration once
+    x, y, _ = tool.key_series(recs, 'gzsl/HM')
+    assert x.tolist() == [1, 2, 3, 4, 5, 6]
+    assert y.tolist() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    # one part alone on request; a fresh run has no earlier parts
+    only = tool.load_scalars(path, whole_run=False)
+    assert tool.key_series(only, 'gzsl/HM')[0].tolist() == [5, 6]
+    fresh = str(work / '20260102_000000' / 'vis_data' / 'scalars.json')
+    assert tool.key_series(tool.load_scalars(fresh), 'loss')[0].tolist() \
+        == list(range(1, 13))
 
 
 def test_curves_of_a_finished_demo_run(surrogate_root, short_run, tmp_path):
@@ -247,3 +278,22 @@ def test_test_py_has_the_new_options(monkeypatch, capsys):
         tool.parse_args()
     assert exc.value.code == 2
     assert 'must end in .pkl' in capsys.readouterr().err
+
+
+def test_test_py_says_a_stage1_checkpoint_never_saw_val_classes():
+    from mmengine.config import Config
+    tool = load_tool('test', folder=osp.join(REPO, 'tools'))
+    cfg = Config.fromfile(CONFIG)
+    meta = safe_torch_load(CKPT)['meta']
+    assert meta['dataset_meta']['phase'] == 'stage_2_train'
+    assert tool.stage1_note('zoo.pth', meta, cfg) is None  # the protocol's
+    stage1 = dict(meta, dataset_meta=dict(meta['dataset_meta'],
+                                          phase='stage_1_train'))
+    note = tool.stage1_note('epoch_6.pth', stage1, cfg)
+    assert note.startswith('note: epoch_6.pth was trained in stage 1 '
+                           '(phase stage_1_train): it never trained on the '
+                           'validation classes')
+    assert 'seen classes of stage_2_test' in note and '\n' not in note
+    # validating it on stage 1 is what it was made for: no note
+    cfg.test_dataloader.dataset.phase = 'stage_1_val'
+    assert tool.stage1_note('epoch_6.pth', stage1, cfg) is None

@@ -1,5 +1,5 @@
-"""tools/model_converters/{tcaf,avca}2stftbox.py: peer state dicts (the
-peers' own key names) of any width and seed in, stftbox checkpoints out,
+"""tools/model_converters/{tcaf,avca,clipclap,avmst,mstr}2stftbox.py: peer
+state dicts (the peers' own key names) of any width and seed in, stftbox checkpoints out,
 loadable with the weights-only loader and usable by tools/test.py."""
 import json
 import os
@@ -205,7 +205,7 @@ def test_converter_errors():
         convert_avca_state(avca, num_heads=7)
     with pytest.raises(PeerCheckpointError, match='state dict of tensors'):
         convert_peer_checkpoint({'epoch': 3}, 'avca')
-    with pytest.raises(PeerCheckpointError, match="'tcaf' or 'avca'"):
+    with pytest.raises(PeerCheckpointError, match='must be one of'):
         convert_peer_checkpoint(avca, 'clip')
 
 
@@ -216,7 +216,7 @@ def _convert(tool, argv, capsys):
     spec = importlib.util.spec_from_file_location('peer2stftbox', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    rc = mod.main(tool[:4], [str(a) for a in argv])
+    rc = mod.main(tool.split('2stftbox')[0], [str(a) for a in argv])
     cap = capsys.readouterr()
     return rc, cap.out, cap.err
 
@@ -227,8 +227,10 @@ def _run(args, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize('tool,fixture', [('tcaf2stftbox', 'tcaf_a.pt'),
-                                          ('avca2stftbox', 'avca_a.pt')])
+@pytest.mark.parametrize('tool,fixture', [
+    ('tcaf2stftbox', 'tcaf_a.pt'), ('avca2stftbox', 'avca_a.pt'),
+    ('clipclap2stftbox', 'clipclap_a.pt'), ('avmst2stftbox', 'avmst_a.pt'),
+    ('mstr2stftbox', 'mstr_a.pt')])
 def test_cli_converts_fixture_and_loads_weights_only(tool, fixture,
                                                      tmp_path, capsys):
     out = tmp_path / 'converted.pth'
@@ -289,3 +291,89 @@ def test_converted_checkpoint_runs_in_tools_test(surrogate_root, short_run,
     scores = json.loads(metrics.read_text())
     assert scores['gzsl/beta'] == pytest.approx(0.2)
     assert 0 <= scores['gzsl/HM'] <= 100
+
+
+def _names(fixture, peer):
+    """Our key -> the peer's key, from the real converter on a fixture
+    (names do not depend on widths)."""
+    ref = torch.load(osp.join(FIXTURES, fixture), weights_only=True)
+    sd = ref['state_dict']
+    tagged = {k: torch.full(v.shape, float(i)) for i, (k, v) in
+              enumerate(sd.items())}
+    names = list(sd)
+    ours = convert_peer_checkpoint(tagged, peer)[0]
+    return {k: names[int(v.reshape(-1)[0])] for k, v in ours.items()}
+
+
+@pytest.mark.parametrize('peer,fixture,cfg,read', [
+    ('clipclap', 'clipclap_a.pt',
+     dict(type='ClipClap', backbone=dict(type='ClipClapBackbone',
+                                         audio_channels=40,
+                                         video_channels=512, embed_dims=24),
+          head=dict(type='ClipClapHead', in_channels=24, text_channels=36,
+                    clip_text_channels=12, embed_dims=8,
+                    hidden_channels=10)),
+     dict(backbone=dict(audio_channels=40, embed_dims=24),
+          head=dict(text_channels=36, embed_dims=8, hidden_channels=10))),
+    ('avmst', 'avmst_a.pt',
+     dict(type='AVMST', backbone=dict(type='AVMSTFusionBackbone',
+                                      audio_channels=20, video_channels=20,
+                                      embed_dims=30, hidden_channels=12,
+                                      num_layers=2, mlp_dims=16),
+          head=dict(type='AVCAHead', in_channels=30, text_channels=30,
+                    embed_dims=8, hidden_channels=10)),
+     dict(backbone=dict(audio_channels=20, embed_dims=30, hidden_channels=12,
+                        num_layers=2, mlp_dims=16),
+          head=dict(embed_dims=8, hidden_channels=10))),
+    ('mstr', 'mstr_a.pt',
+     dict(type='MSTR', backbone=dict(type='MSTRBackbone', audio_channels=20,
+                                     video_channels=20, embed_dims=30,
+                                     hidden_channels=12,
+                                     tensor_ranks=(7, 1, 1, 5)),
+          head=dict(type='AVCAHead', in_channels=30, text_channels=30,
+                    embed_dims=8, hidden_channels=10)),
+     dict(backbone=dict(audio_channels=20, embed_dims=30,
+                        tensor_ranks=[7, 1, 1, 5]),
+          head=dict(embed_dims=8, hidden_channels=10)))])
+def test_new_peers_other_widths(peer, fixture, cfg, read):
+    """Widths (and depth, Tucker ranks) come from the tensors: a peer-layout
+    state dict of other widths converts to a config with those widths and
+    loads strictly, every value in place."""
+    register_all_modules()
+    torch.manual_seed(3)
+    model = MODELS.build(cfg)
+    ours = model.state_dict()
+    names = _names(fixture, peer)
+    def peer_name(k):  # deeper than the fixture: layer i as layer 0
+        if k in names:
+            return names[k]
+        i = k.split('.')[2]
+        return names[k.replace(f'transformer.{i}.', 'transformer.0.')
+                     ].replace('layers.0.', f'layers.{i}.', 1)
+
+    peer_sd = {peer_name(k): v.clone() for k, v in ours.items()}
+    sd, got = convert_peer_checkpoint(peer_sd, peer)
+    for part, keys in read.items():
+        for k, v in keys.items():
+            assert got[part][k] == v, (part, k)
+    again = MODELS.build(got)
+    again.load_state_dict(sd, strict=True)
+    for k, v in again.state_dict().items():
+        assert torch.equal(v, ours[k]), k
+
+
+def test_new_peer_converter_errors():
+    ref = {n: torch.load(osp.join(FIXTURES, f'{n}_a.pt'),
+                         weights_only=True)['state_dict']
+           for n in ('avmst', 'mstr', 'clipclap')}
+    with pytest.raises(PeerCheckpointError, match='trl_a.core'):
+        convert_peer_checkpoint(ref['avmst'], 'mstr')
+    with pytest.raises(PeerCheckpointError, match='not part of'):
+        convert_peer_checkpoint(ref['mstr'], 'avmst')
+    with pytest.raises(PeerCheckpointError, match='SNNbranchaudio'):
+        convert_peer_checkpoint(
+            {k: v for k, v in ref['avmst'].items()
+             if not k.startswith('SNNbranchaudio')}, 'avmst')
+    from stftbox.models.converters import convert_clipclap_state
+    with pytest.raises(PeerCheckpointError, match='video_channels'):
+        convert_clipclap_state(ref['clipclap'], video_channels=4096)

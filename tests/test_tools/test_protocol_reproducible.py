@@ -31,7 +31,9 @@ def test_two_runs_identical_and_environment_recorded(surrogate_root,
     assert a['test'] == b['test']
     assert a['weights_sha256'] == b['weights_sha256']
     assert a['weights_sha256'] == state_dict_sha256(
-        safe_torch_load(a['checkpoint'])['state_dict'])
+        safe_torch_load(osp.join(str(tmp_path / 'a'), a['checkpoint']))[
+            'state_dict'])
+    assert torch.get_num_threads() == threads  # run_protocol restores it
     env = a['environment']
     assert env['threads'] == threads and env['seed'] == 42
     assert env['num_workers'] == dict(train=0, val=0, test=0)

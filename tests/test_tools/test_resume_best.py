@@ -2,6 +2,7 @@
 best_gzsl_HM_epoch_N.pth equals the uninterrupted run; resuming from a
 weights-only checkpoint stops with one line naming the resumable file."""
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -87,5 +88,17 @@ def test_resume_from_weights_only_is_refused(tmp_path):
     with pytest.raises(ConfigCheckError, match=f'resume from {full} '
                        'instead'):
         check_config(cfg)
+    # last_checkpoint names its file relative to the folder (as stftbox
+    # writes it); a half-written newest file is never suggested
+    (tmp_path / 'run' / 'last_checkpoint').write_text('epoch_2.pth')
+    with pytest.raises(ConfigCheckError, match=re.escape(
+            f"resume from {tmp_path / 'run' / 'epoch_2.pth'} instead")):
+        check_config(cfg)
+    (tmp_path / 'run' / 'last_checkpoint').unlink()
+    full.write_bytes(full.read_bytes()[:40])
+    with pytest.raises(ConfigCheckError, match=re.escape(
+            f"resume from {tmp_path / 'run' / 'epoch_2.pth'} instead")):
+        check_config(cfg)
+    torch.save(dict(state_dict={}, optimizer={}, param_schedulers=[]), full)
     cfg.load_from = str(full)
     check_config(cfg)

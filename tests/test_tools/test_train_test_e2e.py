@@ -151,15 +151,18 @@ def test_two_process_gloo_training(surrogate_root, short_run, tmp_path):
     assert (tmp_path / 'ddp' / 'epoch_1.pth').exists()
     # the summary is printed by rank 0 only
     assert res.stdout.count('Best validation (epoch') == 1
-    # a second fresh run into the same work dir is refused by every rank
-    # before it writes anything
+    # a second fresh run into the same work dir works; the first run's
+    # checkpoints move into its own <timestamp>/ folder (rank 0 moves them)
     before = (tmp_path / 'ddp' / 'epoch_1.pth').read_bytes()
+    first = logs[0].parent
     again = subprocess.run(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
          '--master_port=29612', 'tools/train.py', 'configs/stft_demo.py',
          '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'ddp')] +
         cfg_args(opts), cwd=REPO, env=env, capture_output=True, text=True,
         timeout=600)
-    assert again.returncode != 0
-    assert 'already holds checkpoints of another run' in again.stderr
-    assert (tmp_path / 'ddp' / 'epoch_1.pth').read_bytes() == before
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count('held the checkpoints of an earlier run') == 1
+    assert (first / 'epoch_1.pth').read_bytes() == before
+    assert (tmp_path / 'ddp' / 'epoch_1.pth').is_file()
+    assert len(list((tmp_path / 'ddp').glob('*/*.log'))) == 2

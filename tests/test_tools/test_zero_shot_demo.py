@@ -74,3 +74,40 @@ def test_zero_shot_demo_missing_file(tmp_path):
     assert res.returncode == 1
     assert res.stderr.splitlines()[0].startswith('error: feature file not '
                                                  'found')
+
+
+def test_zero_shot_demo_says_beta_topk_and_missing_class(surrogate_root):
+    from stftbox.fileio import safe_torch_load
+    beta = safe_torch_load(CKPT)['meta']['calibration']['beta']
+    feats = osp.join(surrogate_root, 'features', 'surrogate_temporal',
+                     'audio', 'stage_2_test_unseen', 'PlayingSitar.pkl')
+    res = run_demo([feats, CONFIG, CKPT, '--classes', 'Brushing Teeth,Surfing',
+                    '--topk', '5', '--clips', '1'])
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = [ln for ln in res.stdout.splitlines() if 'mmengine' not in ln]
+    # the checkpoint's beta, as tools/test.py uses, and where it comes from
+    assert lines[0].startswith(f'beta {beta:.2f} (chosen on validation')
+    assert ('note: --topk 5 but there are only 2 candidate classes; '
+            'showing 2') in lines
+    assert ("note: PlayingSitar.pkl holds clips of class 'PlayingSitar' "
+            '(stage_2_test_unseen), which is not among the 2 candidate '
+            'classes') in lines
+    rows = parse_tables(res.stdout)
+    assert [len(r) for r in rows.values()] == [2]
+    # the seen class's distance includes beta: raw distance + beta
+    from stftbox.apis import inference_model, init_model
+    from stftbox.apis.inference import load_clip_features
+    a, v, _ = load_clip_features(feats)
+    raw = inference_model(init_model(CONFIG, CKPT), a[0], v[0],
+                          class_names=['Brushing Teeth', 'Surfing'],
+                          beta=0.0)['distances']
+    shown = dict((n, d) for _, n, d in next(iter(rows.values())))
+    assert np.isclose(shown['Surfing (seen)'], raw[1] + beta, atol=2e-4)
+    assert np.isclose(shown['Brushing Teeth'], raw[0], atol=2e-4)
+    # --beta 0 is said as such; a duplicate name is one error line
+    res = run_demo([feats, CONFIG, CKPT, '--classes', 'Archery,archery',
+                    '--beta', '0'])
+    assert res.returncode == 1
+    assert res.stderr.strip() == ("error: class_names: 'Archery' 2 times "
+                                  "(as ['Archery', 'archery']); list each "
+                                  'class once')

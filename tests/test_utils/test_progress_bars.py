@@ -97,3 +97,35 @@ def test_eval_progress_hook(n, expected):
         getattr(hook, f'after_{phase}_epoch')(runner, {})
         assert finished(out.getvalue()) == expected
         assert out.getvalue().count('\n') == (expected is not None)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_no_redraws_when_not_a_terminal():
+    # a pipe / log file (StringIO: isatty() False): one plain line, no \r
+    out = io.StringIO()
+    assert list(track(range(30), file=out)) == list(range(30))
+    assert '\r' not in out.getvalue()
+    assert finished(out.getvalue()) == (30, 30)
+    assert out.getvalue().count('\n') == 1
+    # a terminal: tqdm's bar, redrawn in place
+    tty = _Terminal()
+    list(track(range(30), file=tty))
+    assert tty.getvalue().count('\r') >= 2
+    assert finished(tty.getvalue()) == (30, 30)
+
+
+def test_eval_progress_hook_plain_when_not_a_terminal():
+    from stftbox.engine.hooks import EvalProgressHook
+    out = io.StringIO()
+    hook = EvalProgressHook(min_iters=20, file=out)
+    runner = _Runner(40)
+    hook.before_val_epoch(runner)
+    for i in range(40):
+        hook.after_val_iter(runner, i)
+    hook.after_val_epoch(runner, {})
+    assert '\r' not in out.getvalue()
+    assert finished(out.getvalue()) == (40, 40)

@@ -6,7 +6,11 @@
 
 ``WORK_DIR`` is a run's work dir (its latest ``<timestamp>/`` folder that
 has ``vis_data/scalars.json`` is used), a ``<timestamp>/`` folder, or the
-``scalars.json`` file itself. mmengine's ``LocalVisBackend`` writes one JSON
+``scalars.json`` file itself. A run resumed with ``--resume`` logs each part
+into its own ``<timestamp>/`` folder; the curves of a resumed part include
+the parts it continues (earlier folders of the same work dir, up to the
+iteration where it resumed: :func:`load_scalars`), so they cover the whole
+run. mmengine's ``LocalVisBackend`` writes one JSON
 object a line: training records carry ``epoch``, ``iter`` and ``step`` (=
 iteration), validation records only ``step`` (= epoch). Training keys are
 plotted over iterations, validation keys (e.g. ``gzsl/HM``) over epochs; one
@@ -56,12 +60,65 @@ def find_scalars(path: str) -> str:
     return runs[-1]  # timestamps sort chronologically
 
 
-def load_scalars(path: str) -> List[dict]:
-    """Records of a ``scalars.json`` (one JSON object a line).
+def load_scalars(path: str, whole_run: bool = True) -> List[dict]:
+    """Records of a ``scalars.json`` (one JSON object a line); for the file
+    of a resumed part (``<work_dir>/<timestamp>/vis_data/scalars.json``
+    whose first training iteration is not 1) also the records of the parts
+    it continues, in order (:func:`earlier_parts`).
+
+    Args:
+        path (str): the ``scalars.json``.
+        whole_run (bool): False: this file's records only.
 
     Raises:
         ValueError: a line that is not a JSON object (names the line).
     """
+    records = _read_scalars(path)
+    if whole_run:
+        for older in earlier_parts(path, records):
+            records = older + records
+    return records
+
+
+def _first_train(records: List[dict]):
+    train = [r for r in records if 'iter' in r]
+    return (min(int(r['iter']) for r in train),
+            min(int(r.get('epoch', 1)) for r in train)) if train else None
+
+
+def earlier_parts(path: str, records: List[dict]) -> List[List[dict]]:
+    """The records of the earlier parts of a resumed run, newest part
+    first: walking back over the older ``<timestamp>/`` folders of the work
+    dir, each gives its records before the point where the later part
+    resumed (training iterations below its first one, validation epochs
+    below its first epoch) until a part starts at iteration 1. A fresh run
+    (first iteration 1) has none."""
+    run_dir = osp.dirname(osp.dirname(osp.abspath(path)))
+    if osp.basename(osp.dirname(osp.abspath(path))) != 'vis_data':
+        return []
+    work_dir = osp.dirname(run_dir)
+    older = sorted(d for d in os.listdir(work_dir)
+                   if d < osp.basename(run_dir) and osp.isfile(
+                       osp.join(work_dir, d, 'vis_data', 'scalars.json')))
+    parts, start = [], _first_train(records)
+    for name in reversed(older):
+        if start is None or start[0] <= 1:
+            break
+        first_iter, first_epoch = start
+        recs = _read_scalars(osp.join(work_dir, name, 'vis_data',
+                                      'scalars.json'))
+        keep = [r for r in recs
+                if ('iter' in r and int(r['iter']) < first_iter) or
+                ('iter' not in r and 'step' in r and
+                 int(r['step']) < first_epoch)]
+        if not any('iter' in r for r in keep):
+            continue  # not a part of this run (e.g. a failed start)
+        parts.append(keep)
+        start = _first_train(keep)
+    return parts
+
+
+def _read_scalars(path: str) -> List[dict]:
     records = []
     with open(path) as f:
         for no, line in enumerate(f, 1):

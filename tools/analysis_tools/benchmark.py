@@ -34,11 +34,15 @@ is also a fraction of the physical limit. ``--backend torch`` runs every
 op of the model on its plain-torch reference (every module with a
 ``backend`` attribute), ``fused`` / ``auto`` (default) on the kernels.
 
-Counting (energy): MACs = every matrix product of one inference forward pass
-(``torch.utils.flop_counter``: linear, conv, bmm, attention; FLOPs / 2);
-a ``nn.Linear`` / ``nn.Conv1d`` whose input holds only 0 and 1 is a
-spiking layer: its dense MACs are replaced by SOPs = non-zero inputs x
-fan-out. Element-wise work (norms, neurons, activations) is not counted.
+Counting (energy; spikingjelly 2's ``op_counter``: ``SynOpCounter`` and
+``MACCounter``, one inference forward pass): a matrix product or
+convolution one of whose operands holds only 0 and 1 is spike-driven and
+costs SOPs (weights used by spikes: non-zero inputs x fan-out for a linear
+layer); every other one, and the fused attention, costs dense MACs.
+Element-wise work (norms, neurons, activations) is not counted; see
+:func:`stftbox.models.utils.count_synops_macs`. Firing rates come from
+spikingjelly's ``monitor.OutputMonitor``
+(:class:`stftbox.models.utils.FiringRateMonitor`).
 
 Inputs are random tensors of the config's widths and, by default, of its
 dataset's real sequence lengths: ``benchmark_seq_lens = dict(audio=La,
@@ -75,43 +79,6 @@ import torch.nn as nn
 
 PJ_PER_SOP, PJ_PER_MAC = 0.9, 4.6
 NEURON_SHAPE = (10, 16, 120, 512)
-
-
-class OpCounter:
-    """Counts the SOPs of spiking Linear / Conv1d layers and the dense
-    MACs those layers would have cost, with forward hooks.
-
-    A layer whose input holds only 0 and 1 performs one accumulate per
-    non-zero input per output it feeds (SOPs = spikes x fan-out); its dense
-    cost is ``in x out`` MACs per position (Conv1d: per output position,
-    ``in / groups x kernel``).
-    """
-
-    def __init__(self, model: nn.Module):
-        self.sops = self.spiking_dense_macs = 0
-        self.handles = [m.register_forward_hook(self._hook)
-                        for m in model.modules()
-                        if isinstance(m, (nn.Linear, nn.Conv1d))]
-
-    def _hook(self, module, args, output):
-        x = args[0]
-        if not bool(((x == 0) | (x == 1)).all()):
-            return
-        if isinstance(module, nn.Linear):
-            fan_out = module.out_features
-            dense = (x.numel() // x.shape[-1]) * module.in_features * \
-                module.out_features
-        else:
-            fan_out = module.out_channels * module.kernel_size[0] // \
-                module.groups
-            dense = output.numel() * module.in_channels // module.groups * \
-                module.kernel_size[0]
-        self.sops += int((x != 0).sum()) * fan_out
-        self.spiking_dense_macs += dense
-
-    def remove(self):
-        for h in self.handles:
-            h.remove()
 
 
 def find_width(cfg, key):
@@ -181,23 +148,12 @@ def clips_per_second(fn, batch: int, iters: int, warmup: int = 3) -> float:
     return batch / statistics.median(times)
 
 
-def count_ops(model: nn.Module, step, dense: bool = False) -> tuple:
-    """``(sops, macs)`` of one call of ``step`` (see module docstring);
-    with ``dense`` also the multiply-adds as executed (spiking layers as
-    dense products): ``(sops, macs, dense_macs)``."""
-    from torch.utils.flop_counter import FlopCounterMode
-    counter = OpCounter(model)
-    flops = FlopCounterMode(display=False)
-    try:
-        with flops:
-            step()
-    finally:
-        counter.remove()
-    total = flops.get_total_flops() // 2
-    macs = total - counter.spiking_dense_macs
-    if dense:
-        return counter.sops, max(int(macs), 0), int(total)
-    return counter.sops, max(int(macs), 0)
+def count_ops(model: nn.Module, step) -> tuple:
+    """``(sops, macs)`` of one call of ``step``, counted by spikingjelly's
+    ``SynOpCounter`` / ``MACCounter`` (see module docstring and
+    :func:`stftbox.models.utils.count_synops_macs`)."""
+    from stftbox.models.utils import count_synops_macs
+    return count_synops_macs(model, step)
 
 
 def step_flops(step) -> int:
@@ -289,7 +245,7 @@ def measure(config: str, batch: int = 64, iters: int = 5,
         ``count`` also ``sops_per_clip``, ``macs_per_clip``,
         ``energy_uj_per_clip`` (µJ) and ``firing_rates`` (layer -> rate).
     """
-    from stftbox.models.utils import firing_rates
+    from stftbox.models.utils import FiringRateMonitor
     torch.manual_seed(0)
     cfg, model = build(config, cfg_options)
     if backend != 'auto':
@@ -324,9 +280,12 @@ def measure(config: str, batch: int = 64, iters: int = 5,
     model.eval()
     out['infer_clips_per_s'] = clips_per_second(infer_step, batch, iters,
                                                 warmup)
-    if count:   # with autograd on: FlopCounterMode's module tracker needs it
-        sops, macs, dense = count_ops(
-            model, lambda: model(inputs, labels, mode='predict'), dense=True)
+    if count:   # with autograd on: spikingjelly's module tracker needs it
+        with FiringRateMonitor(model) as rates:
+            sops, macs = count_ops(
+                model, lambda: model(inputs, labels, mode='predict'))
+        dense = step_flops(
+            lambda: model(inputs, labels, mode='predict')) // 2
         model.train()
         train_flops = step_flops(train_step)
         model.eval()
@@ -336,7 +295,7 @@ def measure(config: str, batch: int = 64, iters: int = 5,
             sops_per_clip=sops / batch, macs_per_clip=macs / batch,
             energy_uj_per_clip=(sops * PJ_PER_SOP + macs * PJ_PER_MAC)
             / batch / 1e6,
-            firing_rates=firing_rates(model))
+            firing_rates=rates.rates())
     out['peak_rss_mb'] = resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1024
     return out

@@ -22,7 +22,8 @@ from mmengine.config import Config, DictAction
 
 from stftbox.apis.inference import (embed_clips, init_model,
                                     project_class_embeddings)
-from stftbox.evaluation.result_plots import new_figure, save_figure
+from stftbox.evaluation.result_plots import (new_figure, place_labels,
+                                             save_figure)
 
 #: figure size in inches (x DPI = pixels)
 FIGURE_SIZE = (10.0, 8.0)
@@ -99,9 +100,11 @@ def tsne_2d(points: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
                 random_state=seed).fit_transform(points.astype(np.float64))
 
 
-def plot_tsne(xy_clips, clip_labels, xy_classes, class_ids, names, unseen,
-              out_file, title):
-    """Scatter plot; returns ``out_file`` (``FIGURE_SIZE`` x DPI px)."""
+def tsne_figure(xy_clips, clip_labels, xy_classes, class_ids, names, unseen,
+                title):
+    """The scatter plot of :func:`plot_tsne` (not saved). Class names are
+    placed by :func:`~stftbox.evaluation.result_plots.place_labels`: no two
+    overlap and all stay inside the frame."""
     from matplotlib import colormaps
     fig = new_figure(FIGURE_SIZE)
     ax = fig.add_subplot()
@@ -114,9 +117,6 @@ def plot_tsne(xy_clips, clip_labels, xy_classes, class_ids, names, unseen,
                    marker='^' if is_unseen else 'o', alpha=0.7)
         ax.scatter(xy_classes[k, 0], xy_classes[k, 1], s=320, color=color,
                    marker='*', edgecolors='k', linewidths=1.0, zorder=3)
-        ax.annotate(names[c] + (' (unseen)' if is_unseen else ''),
-                    xy_classes[k], textcoords='offset points',
-                    xytext=(7, 5), fontsize=8, weight='bold')
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], ls='', marker='o', color='grey',
                       label='clip, seen class'),
@@ -124,11 +124,24 @@ def plot_tsne(xy_clips, clip_labels, xy_classes, class_ids, names, unseen,
                       label='clip, unseen class'),
                Line2D([], [], ls='', marker='*', ms=14, color='grey',
                       markeredgecolor='k', label='class-name embedding')]
-    ax.legend(handles=handles, loc='best')
+    ax.legend(handles=handles, loc='upper left', bbox_to_anchor=(1.0, 1.0))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
-    return save_figure(fig, out_file)
+    ax.margins(0.12)   # room for the labels of the outermost stars
+    place_labels(ax, np.asarray(xy_classes)[:len(class_ids)],
+                 [names[c] + (' (unseen)' if c in unseen else '')
+                  for c in class_ids], fontsize=8, weight='bold', zorder=4)
+    return fig
+
+
+def plot_tsne(xy_clips, clip_labels, xy_classes, class_ids, names, unseen,
+              out_file, title):
+    """Scatter plot (:func:`tsne_figure`); returns ``out_file``
+    (``FIGURE_SIZE`` x DPI px)."""
+    return save_figure(tsne_figure(xy_clips, clip_labels, xy_classes,
+                                   class_ids, names, unseen, title),
+                       out_file)
 
 
 def main(argv=None):

@@ -18,6 +18,18 @@ https://s3.mlcloud.uni-tuebingen.de/tcaf-gzsl/ (or ``--mirror`` /
 report of anything missing. Exit status 0 when the layout is complete, 1
 otherwise. The features are by Mercea et al. (TCaF-GZSL, ECCV 2022); see
 their licence.
+
+Checksums: :data:`ARCHIVES` keeps the SHA-256 and size of each archive where
+they are known. The authors never published any, and the archives could not
+be fetched from here to measure them, so every entry is ``None`` (unknown)
+today: a download is then checked only as a valid zip; pass ``--sha256``
+when you have a digest from a trusted copy.
+
+Dead links: since December 2025 the C3D/VGGish links are reported dead
+(ExplainableML/TCAF-GZSL#17). A failed download says so and prints how to
+use a mirror (``--mirror``) or rebuild CLIP/CLAP features from the raw
+videos with ``tools/dataset_converters/extract_features.py`` (docs/data.md,
+"Building the features yourself").
 """
 import argparse
 import os
@@ -32,7 +44,8 @@ except ImportError:  # running from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
         osp.abspath(__file__)))))
 
-from stftbox.fileio import DownloadError, download, get_cache_dir
+from stftbox.fileio import (ChecksumError, DownloadError, download,
+                            get_cache_dir)
 from stftbox.datasets.avgzsl_layout import (UnsafeArchiveError,
                                             check_avgzsl_layout,
                                             feature_archive_name,
@@ -43,6 +56,31 @@ from stftbox.datasets.avgzsl_layout import (DATASET_DIRS, FEATURE_TYPES,
                                          canonical_features)
 
 DEFAULT_ROOT = osp.join('data', 'avgzsl_benchmark_non_averaged_datasets')
+
+#: archive -> known SHA-256 (hex) and size (bytes). ``None`` = unknown: the
+#: authors published none and the host was unreachable when this table was
+#: written. Fill in only digests measured on a complete trusted copy.
+ARCHIVES = {
+    f'{ds}-{kind}-temporal.zip': dict(sha256=None, size=None)
+    for ds in ('vggsound', 'ucf', 'activitynet')
+    for kind in ('supervised', 'selavi')
+}
+
+
+def dead_link_hint(dataset, url, exc):
+    """The message for a failed archive download: what failed, that the
+    links are known to die, and the two ways out (a mirror, or building
+    CLIP/CLAP features from the raw videos)."""
+    return (f'{exc}\nThe published feature archives are going away (the '
+            'C3D/VGGish links are reported dead since December 2025, '
+            f'ExplainableML/TCAF-GZSL#17); {url} could not be fetched. '
+            'Either pass --mirror <base URL> of a copy (or set '
+            '$STFTBOX_DATA_MIRROR), or build CLIP/CLAP features from the raw '
+            'videos: python tools/dataset_converters/extract_features.py '
+            f'{dataset} <video folder> [--class-split <{DATASET_DIRS[dataset]}'
+            '/class-split>] and train configs/stft_'
+            f'{dataset}_clipclap.py (docs/data.md, "Building the features '
+            'yourself").')
 
 
 def parse_args(argv=None):
@@ -87,12 +125,28 @@ def main(argv=None):
     dataset_root = osp.join(args.root, DATASET_DIRS[dataset])
     zip_dir = args.download_dir or osp.join(get_cache_dir(), 'datasets')
     zip_path = osp.join(zip_dir, feature_archive_name(dataset, features))
+    known = ARCHIVES.get(osp.basename(zip_path), {})
+    sha256 = args.sha256 or known.get('sha256')
     try:
         if not args.skip_download:
             print(f'downloading {url}\n         -> {zip_path}')
-            download(url, zip_path, sha256=args.sha256,
-                     progress=not args.no_progress, timeout=args.timeout,
-                     expect='zip')
+            if sha256 is None:
+                print('note: no known SHA-256 for '
+                      f'{osp.basename(zip_path)} (none published); checking '
+                      'that it is a complete zip only')
+            try:
+                # without a known SHA-256 a cached zip is revalidated with
+                # the server (ETag / Last-Modified), never silently stale
+                download(url, zip_path, sha256=sha256,
+                         progress=not args.no_progress, timeout=args.timeout,
+                         expect='zip', size=known.get('size'),
+                         revalidate=sha256 is None)
+            except DownloadError as exc:
+                if isinstance(exc, ChecksumError):
+                    raise
+                print(f'error: {dead_link_hint(dataset, url, exc)}',
+                      file=sys.stderr)
+                return 1
         if not osp.isfile(zip_path):
             print(f'error: {zip_path} does not exist', file=sys.stderr)
             return 1

@@ -1,4 +1,5 @@
-"""Shared command line of tcaf2stftbox.py and avca2stftbox.py."""
+"""Shared command line of the peer converters
+(tools/model_converters/<peer>2stftbox.py)."""
 import argparse
 import os.path as osp
 import sys
@@ -16,7 +17,13 @@ PEERS = dict(
               'required otherwise)'),
     avca=dict(name='AVCA-GZSL', repo='ExplainableML/AVCA-GZSL',
               heads_help='attention heads (default 3, hard-coded by the '
-              'released AVCA)'))
+              'released AVCA)'),
+    clipclap=dict(name='ClipClap-GZSL', repo='dkurzend/ClipClap-GZSL',
+                  heads_help=None),
+    avmst=dict(name='AVMST', repo='liwr-hit/ICME23_AVMST', heads_help=None,
+               steps=True),
+    mstr=dict(name='MSTR', repo='xia-zhe/MSTR', heads_help=None,
+              steps=True))
 
 
 def main(peer: str, argv: Optional[Sequence[str]] = None) -> int:
@@ -27,7 +34,13 @@ def main(peer: str, argv: Optional[Sequence[str]] = None) -> int:
         'checkpoint for tools/test.py (state_dict + meta).')
     parser.add_argument('src', help='peer checkpoint (.pt)')
     parser.add_argument('dst', help='stftbox checkpoint to write (.pth)')
-    parser.add_argument('--num-heads', type=int, help=info['heads_help'])
+    if info['heads_help']:
+        parser.add_argument('--num-heads', type=int,
+                            help=info['heads_help'])
+    if info.get('steps'):
+        parser.add_argument('--time-steps', type=int,
+                            help='spiking time steps T (not in the weights; '
+                            "the checkpoint's hparams, else 10 as released)")
     parser.add_argument('--beta', type=float,
                         help='calibration beta to record in meta (the one '
                         'the peer chose on validation); tools/test.py uses '
@@ -36,7 +49,8 @@ def main(peer: str, argv: Optional[Sequence[str]] = None) -> int:
     try:
         obj = load_peer_checkpoint(args.src)
         state, model_cfg = convert_peer_checkpoint(
-            obj, peer, num_heads=args.num_heads, source=args.src)
+            obj, peer, num_heads=getattr(args, 'num_heads', None),
+            source=args.src, time_steps=getattr(args, 'time_steps', None))
         meta = dict(converted_from=osp.basename(args.src),
                     peer=info['name'], peer_repo=info['repo'],
                     model_cfg=model_cfg)

@@ -1,3 +1,4 @@
+from .checkpoint_hook import DurableCheckpointHook, MetricKeyError  # noqa: F401,E501
 from .class_embedding_hook import ClassEmbeddingHook  # noqa: F401
 from .calibration_hook import CalibrationHook  # noqa: F401
 from .spike_stats_hook import SpikeStatsHook  # noqa: F401

@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Union
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from stftbox.models.utils import firing_rates, set_firing_rate_recording
+from stftbox.models.utils import FiringRateMonitor
 from stftbox.registry import HOOKS
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
@@ -14,21 +14,22 @@ DATA_BATCH = Optional[Union[dict, tuple, list]]
 class SpikeStatsHook(Hook):
     """Write the firing rate of every spiking layer to the message hub.
 
-    Every ``interval`` training iterations (after the train step) it calls
-    :func:`~stftbox.models.utils.firing_rates` on the (unwrapped) model and
-    updates the scalars ``train/<prefix>/<layer name>`` and, with
-    ``log_mean``, ``train/<prefix>/mean`` in ``runner.message_hub``. The
-    ``train/`` prefix makes mmengine's ``LogProcessor`` print them with the
-    other training logs (``<prefix>/<layer>: value``, unit: spikes per
-    neuron per step) and send them to the visualiser backends. The hook
-    runs at NORMAL priority, before ``LoggerHook`` (BELOW_NORMAL) of the
-    same iteration.
+    The rates are recorded by spikingjelly's ``monitor.OutputMonitor``
+    (:class:`~stftbox.models.utils.FiringRateMonitor`, on every
+    spikingjelly neuron of the unwrapped model), enabled only for the
+    training iterations the hook logs: every ``interval`` training
+    iterations (after the train step) it updates the scalars
+    ``train/<prefix>/<layer name>`` and, with ``log_mean``,
+    ``train/<prefix>/mean`` in ``runner.message_hub``. The ``train/``
+    prefix makes mmengine's ``LogProcessor`` print them with the other
+    training logs (``<prefix>/<layer>: value``, unit: spikes per neuron per
+    step) and send them to the visualiser backends. The hook runs at NORMAL
+    priority, before ``LoggerHook`` (BELOW_NORMAL) of the same iteration.
 
-    Firing rates cost one reduction over each layer's spikes, so the hook
-    computes them only when it logs: before every training iteration it
-    switches the layers' recording on for the iterations it logs and off
-    for the others (:func:`~stftbox.models.utils.set_firing_rate_recording`)
-    and switches it back on after the run.
+    On the other iterations (and in validation) the monitor is disabled:
+    its forward hooks return at once, no reduction over the spikes is
+    computed. The monitor is built at the first training iteration and its
+    hooks are removed after the run.
 
     Args:
         interval (int): log every ``interval`` train iterations, >= 1.
@@ -49,28 +50,42 @@ class SpikeStatsHook(Hook):
         self.interval = int(interval)
         self.prefix = prefix
         self.log_mean = log_mean
+        self.monitor: Optional[FiringRateMonitor] = None
 
     @staticmethod
     def _model(runner):
         model = runner.model
         return model.module if is_model_wrapper(model) else model
 
+    def _monitor(self, runner) -> FiringRateMonitor:
+        if self.monitor is None:
+            self.monitor = FiringRateMonitor(self._model(runner))
+        return self.monitor
+
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
-        set_firing_rate_recording(
-            self._model(runner),
-            self.every_n_train_iters(runner, self.interval))
+        monitor = self._monitor(runner)
+        monitor.clear_recorded_data()
+        if self.every_n_train_iters(runner, self.interval):
+            monitor.enable()
+        else:
+            monitor.disable()
 
     def after_run(self, runner) -> None:
-        set_firing_rate_recording(self._model(runner), True)
+        if self.monitor is not None:
+            self.monitor.close()
+            self.monitor = None
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[Union[dict, Sequence]] = None
                          ) -> None:
-        if not self.every_n_train_iters(runner, self.interval):
+        if self.monitor is None or \
+                not self.every_n_train_iters(runner, self.interval):
             return
-        rates = firing_rates(self._model(runner))
+        rates = self.monitor.rates()
+        self.monitor.clear_recorded_data()
+        self.monitor.disable()   # validation forwards are not recorded
         if not rates:
             return
         hub = runner.message_hub

@@ -8,6 +8,7 @@ from mmengine.runner.base_loop import BaseLoop
 from mmengine.utils import apply_to
 
 from stftbox.registry import HOOKS
+from ..checkpoint_files import atomic_checkpoint_saving
 
 
 @HOOKS.register_module()
@@ -52,10 +53,11 @@ class ValStateCheckpointHook(Hook):
         if osp.isfile(osp.join(out_dir, filename)):
             # the epoch counter has already moved past epoch N here, so
             # give the meta mmengine would have written after training N
-            runner.save_checkpoint(out_dir, filename, save_optimizer=True,
-                                   save_param_scheduler=True,
-                                   meta=dict(epoch=runner.epoch,
-                                             iter=runner.iter))
+            with atomic_checkpoint_saving():  # never a half-written file
+                runner.save_checkpoint(out_dir, filename, save_optimizer=True,
+                                       save_param_scheduler=True,
+                                       meta=dict(epoch=runner.epoch,
+                                                 iter=runner.iter))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if not isinstance(runner._train_loop, BaseLoop):

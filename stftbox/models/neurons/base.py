@@ -5,7 +5,7 @@
 * :class:`SpikeRecordMixin` gives every registered neuron the same
   ``forward(x_seq, context=None)`` signature (``context`` is the optional
   GLP statistic that :class:`DynamicThresholdLIF` reads and plain neurons
-  ignore) and records the firing rate of the last forward pass.
+  ignore).
 
 Source: docs/method.md "Spiking neurons" (spikingjelly ``LIFNode`` / ``IFNode`` /
 ``ParametricLIFNode`` in ``step_mode='m'``, surrogate ``ATan`` / ``Sigmoid``).
@@ -97,39 +97,48 @@ class SpikeRecordMixin:
       ``context`` (same shape as ``x_seq`` or broadcastable to it) is a
       modulation statistic, e.g. the GLP output; neurons whose
       :attr:`uses_context` is False ignore it.
-    * after each forward with :attr:`record_firing_rate` True (the
-      default), :attr:`firing_rate` holds the mean spike value of that call
-      as a detached 0-d tensor (spikes per neuron per step, dimensionless,
-      in [0, 1]); ``None`` before the first recorded forward. It is not
-      cleared by ``reset()`` / ``functional.reset_net`` so that statistics
-      can be read after a forward pass that started with a reset. With
-      :attr:`record_firing_rate` False the mean (one pass over the spikes)
-      is not computed; :class:`~stftbox.engine.hooks.SpikeStatsHook`
-      switches recording on only for the iterations it logs
-      (:func:`~stftbox.models.utils.set_firing_rate_recording`).
+    * firing rates are not stored on the neuron: spikingjelly's
+      ``monitor.OutputMonitor`` records them
+      (:class:`~stftbox.models.utils.FiringRateMonitor`, used by
+      :class:`~stftbox.engine.hooks.SpikeStatsHook` and
+      ``tools/analysis_tools/benchmark.py``).
     """
 
     #: whether ``forward`` uses its ``context`` argument
     uses_context = False
 
-    def _init_record(self) -> None:
-        self.firing_rate: Optional[torch.Tensor] = None
-        #: compute :attr:`firing_rate` at each forward
-        self.record_firing_rate: bool = True
+    def __deepcopy__(self, memo):
+        """Deep copy with the neuron states (spikingjelly memories such as
+        ``v``, ``v_seq``) detached from the autograd graph.
 
-    def _record(self, spikes: torch.Tensor) -> None:
-        if not getattr(self, 'record_firing_rate', True):
-            return
-        with torch.no_grad():
-            self.firing_rate = spikes.detach().float().mean()
+        After a training forward the membrane potential is a non-leaf
+        tensor of the last graph, and non-leaf tensors refuse
+        ``copy.deepcopy`` (pytorch/pytorch#54580; spikingjelly#605), so EMA
+        copies or "keep the best model" copies of a trained model failed.
+        The copy gets the same values, detached; the original is unchanged.
+
+        Raises:
+            nothing beyond ``copy.deepcopy`` of the other attributes.
+        """
+        import copy
+        state = dict(self.__dict__)
+        memories = state.get('_memories')
+        if isinstance(memories, dict):
+            state['_memories'] = {
+                k: v.detach() if torch.is_tensor(v) and not v.is_leaf else v
+                for k, v in memories.items()}
+        for k, v in list(state.items()):
+            if torch.is_tensor(v) and not v.is_leaf:
+                state[k] = v.detach()
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(state, memo))
+        return new
 
     def forward(self, x_seq: torch.Tensor,
                 context: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Fire; see the class docstring for shapes. ``context`` is ignored
         unless :attr:`uses_context`."""
         if self.uses_context and context is not None:
-            out = super().forward(x_seq, context)
-        else:
-            out = super().forward(x_seq)
-        self._record(out)
-        return out
+            return super().forward(x_seq, context)
+        return super().forward(x_seq)

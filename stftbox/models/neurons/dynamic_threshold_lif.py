@@ -161,8 +161,7 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
         ``x_seq [T, B, ..., C]`` and optional ``context`` (GLP output,
         broadcastable to ``x_seq``) -> spikes ``[T, B, ..., C]`` in {0, 1}.
         After the call, :attr:`last_threshold` holds the detached thresholds
-        ``[T, B, ..., 1]`` (``[B, ..., 1]`` in ``'s'`` mode) and
-        :attr:`firing_rate` the mean spike value.
+        ``[T, B, ..., 1]`` (``[B, ..., 1]`` in ``'s'`` mode).
 
     Raises:
         ValueError: bounds not ``0 < v_th_min < v_threshold < v_th_max``,
@@ -217,7 +216,6 @@ class DynamicThresholdLIF(SpikeRecordMixin, sj_neuron.LIFNode):
             surrogate_function=build_surrogate(surrogate),
             detach_reset=detach_reset, step_mode=step_mode,
             store_v_seq=store_v_seq)
-        self._init_record()
         self.backend = check_backend(backend, self.supported_backends,
                                      'DynamicThresholdLIF backend')
         # per-token spike rate of the previous step ('prev_output' cue)

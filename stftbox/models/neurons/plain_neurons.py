@@ -3,7 +3,7 @@
 They keep spikingjelly's dynamics and kernels unchanged and only add what a
 config needs: a ``surrogate=dict(type=..., ...)`` option, ``step_mode='m'``
 by default (input ``[T, B, ...]``), the uniform ``forward(x_seq,
-context=None)`` signature and the recorded :attr:`firing_rate` (see
+context=None)`` signature (see
 :class:`~stftbox.models.neurons.base.SpikeRecordMixin`). A config therefore
 swaps neurons by ``type=`` alone, e.g. ``neuron=dict(type='IFNode')``.
 
@@ -69,7 +69,6 @@ class LIFNode(SpikeRecordMixin, sj_neuron.LIFNode):
             surrogate_function=build_surrogate(surrogate),
             detach_reset=detach_reset, step_mode=step_mode,
             store_v_seq=store_v_seq)
-        self._init_record()
 
 
 @NEURONS.register_module()
@@ -105,7 +104,6 @@ class IFNode(SpikeRecordMixin, sj_neuron.IFNode):
             surrogate_function=build_surrogate(surrogate),
             detach_reset=detach_reset, step_mode=step_mode,
             store_v_seq=store_v_seq)
-        self._init_record()
 
 
 @NEURONS.register_module()
@@ -147,4 +145,3 @@ class ParametricLIFNode(SpikeRecordMixin, sj_neuron.ParametricLIFNode):
             surrogate_function=build_surrogate(surrogate),
             detach_reset=detach_reset, step_mode=step_mode,
             store_v_seq=store_v_seq)
-        self._init_record()

@@ -1,4 +1,7 @@
-"""Model utilities (spike statistics)."""
-from .spike_stats import firing_rates, set_firing_rate_recording, spiking_layers
+"""Model utilities (spike statistics with spikingjelly's monitors and op
+counters)."""
+from .spike_stats import (FiringRateMonitor, attention_macs,
+                          count_synops_macs, firing_rates, spiking_layers)
 
-__all__ = ['firing_rates', 'spiking_layers', 'set_firing_rate_recording']
+__all__ = ['FiringRateMonitor', 'firing_rates', 'spiking_layers',
+           'count_synops_macs', 'attention_macs']
