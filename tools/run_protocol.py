@@ -21,6 +21,9 @@ from stftbox.engine import (ConfigCheckError, check_config, check_data,
 from stftbox.apis import register_all_modules
 from stftbox.engine.protocol import run_protocol
 from stftbox.datasets import DatasetError
+from stftbox.engine.hooks import MetricKeyError
+from stftbox.engine.runner import ResumeConfigError
+from stftbox.fileio import CheckpointError
 
 
 def main():
@@ -43,7 +46,8 @@ def main():
         check_data(cfg, loaders=('train_dataloader', 'val_dataloader',
                                  'test_dataloader'))
         summary = run_protocol(cfg, work_dir, threads=args.threads)
-    except (DatasetError, ConfigCheckError) as err:
+    except (DatasetError, ConfigCheckError, CheckpointError, MetricKeyError,
+            ResumeConfigError) as err:
         sys.exit(f'error: {err}')
     s1 = summary['stage1']
     print_scores(s1, title=f"Stage 1 validation: best epoch {s1['epoch']}, "
