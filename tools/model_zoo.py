@@ -156,6 +156,18 @@ DOC_OUTPUTS = {
 }
 
 
+#: mmengine's log lines (e.g. the STFTBOX_HOME note of the config loader):
+#: not part of a command's output the docs quote
+_LOG_LINE = re.compile(r'^\d\d/\d\d \d\d:\d\d:\d\d - \w+ - [A-Z]+ - ')
+
+
+def quoted_output(stdout):
+    """A command's stdout as the docs quote it: without log lines, ending
+    in one newline."""
+    lines = [ln for ln in stdout.splitlines() if not _LOG_LINE.match(ln)]
+    return '\n'.join(lines).rstrip('\n') + '\n'
+
+
 def _write_text(path, text):
     """Write ``text`` atomically (temporary file, then rename)."""
     with open(path + '.tmp', 'w', encoding='utf-8') as f:
@@ -235,7 +247,7 @@ def _update_docs(zoo, entry, log):
             if res.returncode:
                 raise RuntimeError(f'{" ".join(cmd)} failed:\n'
                                    f'{res.stderr[-2000:]}')
-            outputs[key] = res.stdout.rstrip('\n') + '\n'
+            outputs[key] = quoted_output(res.stdout)
         return m.group(1) + outputs[key] + m.group(5)
 
     for rel in DOC_FILES:

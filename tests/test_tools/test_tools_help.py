@@ -90,10 +90,11 @@ def _string_constants(path):
             yield node.value
 
 
-OPTION = re.compile(r'(?<![\w-])--([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)')
-#: options of other programs that stftbox messages may name
+OPTION = re.compile(r'(?<![\w!-])--([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)')
+#: options of other programs that stftbox messages may name (torchrun, pip,
+#: ``mim download --config``); ``<!--`` opens an HTML comment, not an option
 FOREIGN = {'nproc_per_node', 'nproc-per-node', 'master_port', 'nnodes',
-           'index-url', 'help'}
+           'index-url', 'help', 'config'}
 
 
 def test_hints_name_existing_options(parsers):

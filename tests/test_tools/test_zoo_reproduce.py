@@ -175,4 +175,6 @@ def test_docs_demo_output_is_current(entry, surrogate_root):
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.rstrip('\n') + '\n' == blocks[0][3]
+    assert tool.quoted_output(res.stdout) == blocks[0][3]
+    assert tool.quoted_output('12/05 19:57:59 - mmengine - INFO - x\nab\n\n'
+                              ) == 'ab\n'
