@@ -237,3 +237,28 @@ def test_missing_clipclap_root_names_the_extraction_command(tmp_path):
     assert 'extract_features.py vggsound <video folder> --out-root ' \
         f'{tmp_path}' in msg
     assert 'download' not in msg and '\n' not in msg
+
+
+def test_zero_shot_video_uses_the_checkpoint_beta(monkeypatch, capsys):
+    """No --beta: the checkpoint's calibration beta ranks (beta=None to
+    inference_model) and the demo says so, in zero_shot_demo.py's words."""
+    demo = _load_tool('demo/zero_shot_video.py')
+    assert demo.parse_args(['v.mp4', 'c.py', 'k.pth']).beta is None
+    model = type('M', (), {})()
+    model.calibration = dict(beta=0.7, epoch=3)
+    seen = {}
+
+    def fake_inference(m, video, class_names, topk, beta):
+        seen['beta'] = beta
+        return dict(clip_name='v.mp4', topk_classes=['a'], topk_indices=[0],
+                    topk_distances=[1.5], seen=[True])
+    monkeypatch.setattr(demo, 'init_model', lambda *a, **k: model)
+    monkeypatch.setattr(demo, 'inference_model', fake_inference)
+    demo.main(['v.mp4', 'c.py', 'k.pth', '--classes', 'a'])
+    out = capsys.readouterr().out
+    assert seen['beta'] is None
+    assert 'beta 0.70 (chosen on validation, recorded in the checkpoint, ' \
+        'epoch 3)' in out
+    demo.main(['v.mp4', 'c.py', 'k.pth', '--classes', 'a', '--beta', '0.2'])
+    assert seen['beta'] == 0.2
+    assert 'beta 0.20 (--beta)' in capsys.readouterr().out
