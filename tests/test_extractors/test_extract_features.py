@@ -57,7 +57,9 @@ def test_layout_report_and_values(extracted):
         rep = check_avgzsl_layout(extracted, method=method)
         assert rep.ok, rep.format()
         assert rep.info['widths'] == dict(audio=w, video=w, text=16)
-    report = json.load(open(osp.join(extracted, 'extract_report.json')))
+    report = json.load(open(osp.join(extracted, 'features', TEMPORAL,
+                                     'extract_report.json')))
+    assert report['split'] == 'cls_split' and report['layout'] == 'temporal'
     assert report['complete'] and report['clips'] == 15
     assert report['silent_audio'] == [NO_AUDIO]
     assert list(report['unreadable']) == [UNREADABLE]
