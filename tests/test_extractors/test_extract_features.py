@@ -264,3 +264,64 @@ def test_zero_shot_video_uses_the_checkpoint_beta(monkeypatch, capsys):
     demo.main(['v.mp4', 'c.py', 'k.pth', '--classes', 'a', '--beta', '0.2'])
     assert seen['beta'] == 0.2
     assert 'beta 0.20 (--beta)' in capsys.readouterr().out
+
+
+def _counting(monkeypatch, fail_at=None, exc=KeyboardInterrupt):
+    """Patch the per-clip extraction: count calls, raise ``exc`` at call
+    number ``fail_at``."""
+    from stftbox.extractors import convert
+    real, calls = convert._extract_clip, []
+
+    def wrapped(path, extractors):
+        calls.append(path)
+        if fail_at is not None and len(calls) == fail_at:
+            raise exc
+        return real(path, extractors)
+    monkeypatch.setattr(convert, '_extract_clip', wrapped)
+    return calls
+
+
+def test_layouts_one_at_a_time(extracted, raw_benchmark, tmp_path,
+                               monkeypatch, capsys):
+    """Per-layout fingerprint and report: one layout after the other gives
+    the files of one run of both; an interrupted run of one layout leaves
+    the other usable; a finished rerun extracts nothing."""
+    from stftbox.datasets import AVGZSLDataset, DatasetError
+    out = tmp_path / 'one_by_one'
+    root = str(out / 'UCF')
+    assert _extract(raw_benchmark, out, '--layouts', 'temporal') == 0
+    calls = _counting(monkeypatch)
+    capsys.readouterr()
+    assert _extract(raw_benchmark, out, '--layouts', 'temporal') == 0
+    assert calls == []
+    assert 'already complete for cls_split' in capsys.readouterr().out
+    monkeypatch.undo()
+    _counting(monkeypatch, fail_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        _extract(raw_benchmark, out, '--layouts', 'averaged')
+    monkeypatch.undo()
+    AVGZSLDataset(root, feature_method=TEMPORAL, split='cls_split')
+    with pytest.raises(DatasetError, match='extraction not complete'):
+        AVGZSLDataset(root, feature_method=AVERAGED, split='cls_split')
+    assert _extract(raw_benchmark, out, '--layouts', 'averaged') == 0
+    _compare_trees(extracted, root)
+
+
+def test_model_error_is_not_an_unreadable_clip(raw_benchmark, tmp_path,
+                                               monkeypatch, capsys):
+    """A model / device error stops the run; the clip is not recorded as
+    unreadable and the root is not complete."""
+    from stftbox.extractors import ExtractorModelError
+    out = tmp_path / 'model_error'
+    _counting(monkeypatch, fail_at=2,
+              exc=ExtractorModelError('CUDA out of memory'))
+    assert _extract(raw_benchmark, out, '--layouts', 'averaged',
+                    '--keep-work') == 2
+    assert 'CUDA out of memory' in capsys.readouterr().err
+    staged = [f for _, _, fs in os.walk(out / 'UCF' / '.extract_work')
+              for f in fs]
+    assert len([f for f in staged if f.endswith('.npz')]) == 1
+    assert not [f for f in staged if f.endswith('.err.json')]
+    report = json.load(open(out / 'UCF' / 'features' / AVERAGED /
+                            'extract_report.json'))
+    assert report['complete'] is False
