@@ -325,3 +325,25 @@ def test_model_error_is_not_an_unreadable_clip(raw_benchmark, tmp_path,
     report = json.load(open(out / 'UCF' / 'features' / AVERAGED /
                             'extract_report.json'))
     assert report['complete'] is False
+
+
+def test_feature_files_respect_the_umask(tmp_path):
+    """Class files (.h5, .pkl) and records are written through
+    stftbox.fileio.atomic_io: permissions of a plain open() (umask)."""
+    from stftbox.extractors.convert import (_atomic_h5, _atomic_json,
+                                            _atomic_pickle)
+    old = os.umask(0o007)
+    try:
+        _atomic_h5(str(tmp_path / 'a' / 'C.h5'),
+                   np.ones((2, 3), np.float32), ['x', 'y'])
+        _atomic_pickle(str(tmp_path / 'a' / 'C.pkl'), dict(a=1))
+        _atomic_json(str(tmp_path / 'a' / 'r.json'), dict(a=1))
+    finally:
+        os.umask(old)
+    for name in ('C.h5', 'C.pkl', 'r.json'):
+        assert os.stat(tmp_path / 'a' / name).st_mode & 0o777 == 0o660
+    assert sorted(os.listdir(tmp_path / 'a')) == ['C.h5', 'C.pkl', 'r.json']
+    import h5py
+    with h5py.File(tmp_path / 'a' / 'C.h5') as f:
+        assert f['data'].shape == (2, 3)
+        assert [n.decode() for n in f['video_urls'][()]] == ['x', 'y']
