@@ -24,8 +24,8 @@ Resumable and shardable: each clip's features are first written to
 cannot be decoded: :class:`MediaDecodeError` or a PyAV error; any other
 error stops the run), every write is atomic
 (:mod:`stftbox.fileio.atomic_io`), so a killed run leaves only complete
-files and a rerun skips the clips already done. A class file is (re)written once every clip of it is
-resolved, from the staged clips in csv order, so an interrupted and resumed
+files and a rerun skips the clips already done. A class file is
+(re)written once every clip of it is resolved, from the staged clips in csv order, so an interrupted and resumed
 run writes the same bytes as an uninterrupted one. Clips are dealt to
 shards by position in the sorted clip list (``i % num_shards``).
 """
@@ -42,6 +42,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from stftbox.fileio.atomic_io import atomic_write, atomic_write_path
+
 from .av_extractor import LAYOUTS, clipclap_extractor
 from .decode import (VIDEO_EXTENSIONS, MediaDecodeError, decode_audio,
                      decode_frames, probe_media, silent_waveform)
@@ -260,7 +261,8 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
     Returns:
         dict: the report (also written, with ``layout``, ``fingerprint``
         and ``feature_method``, to ``features/<method>/extract_report.json``
-        of each layout; ``reports`` lists those paths): ``clips``, ``extracted``, ``silent_audio`` (clip names),
+        of each layout; ``reports`` lists those paths): ``clips``,
+        ``extracted``, ``silent_audio`` (clip names),
         ``unreadable`` (``{clip: reason}``), ``missing_videos`` (clip
         names), ``pending`` (clips of other shards not done yet),
         ``empty_class_files``, ``complete``, ``data_root``.
