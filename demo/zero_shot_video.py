@@ -42,9 +42,10 @@ def parse_args(argv=None):
                         'split, seen and unseen)')
     parser.add_argument('--topk', type=int, default=5,
                         help='ranked classes shown (default 5)')
-    parser.add_argument('--beta', type=float, default=0.0,
+    parser.add_argument('--beta', type=float, default=None,
                         help='calibration added to the distance of training '
-                        '(seen) classes before ranking (default 0)')
+                        '(seen) classes before ranking (default: the beta '
+                        'recorded in the checkpoint, 0 when none)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     args = parser.parse_args(argv)
     if args.topk < 1:
@@ -55,6 +56,17 @@ def parse_args(argv=None):
             parser.error(f'--classes {args.classes!r}: empty class name')
         args.classes = names
     return args
+
+
+def beta_line(model, beta) -> str:
+    """The beta line of ``demo/zero_shot_demo.py`` (one wording for
+    both demos)."""
+    import importlib.util
+    path = osp.join(osp.dirname(osp.abspath(__file__)), 'zero_shot_demo.py')
+    spec = importlib.util.spec_from_file_location('_zero_shot_demo', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.beta_line(model, beta)
 
 
 def main(argv=None):
@@ -77,6 +89,7 @@ def main(argv=None):
     names = res['topk_classes']
     width = max([len(n) for n in names] + [5]) + len(' (seen)')
     print(f"video {res['clip_name']}")
+    print(beta_line(model, args.beta))
     print(f"  {'rank':>4}  {'class':<{width}}  {'distance':>8}")
     for r, (i, n, d) in enumerate(zip(res['topk_indices'], names,
                                       res['topk_distances']), 1):

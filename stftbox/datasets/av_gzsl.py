@@ -336,7 +336,9 @@ class AVGZSLDataset(Dataset):
             raise DatasetError(f'{path}: unreadable extractor record, '
                                f"expected JSON with an 'extractor' dict "
                                f'({exc})') from exc
-        report = osp.join(self.data_root, 'extract_report.json')
+        # one report per feature method folder (a run for another layout
+        # leaves this one alone)
+        report = osp.join(self._feature_dir(''), 'extract_report.json')
         try:
             with open(report, encoding='utf-8') as f:
                 complete = bool(json.load(f).get('complete'))

@@ -8,17 +8,24 @@ Output, for ``<out_root>/<Dataset>/`` (docs/data.md, "On-disk layout")::
         {audio,video}/<split>/<Class>.pkl         {features, video_names, fps}
         text/word_embeddings_<ds>_normed.npy      CLIP+CLAP class names
         extractor.json                            how they were made
+        extract_report.json                       what was missing, split,
+                                                  complete or not
     features/clipclap_features/                   averaged layout (.h5)
         {audio,video}/<split>/<Class>.h5          data (N, D), video_urls
-        text/..., extractor.json
-    extract_report.json                           what was missing
+        text/..., extractor.json, extract_report.json
+
+Each layout has its own fingerprint (hash of its extractor spec) and its
+own report, so a run for one layout never touches the other's. A rerun
+whose layouts all have a complete report of the same fingerprint and split
+returns at once (one log line).
 
 Resumable and shardable: each clip's features are first written to
-``.extract_work/<fingerprint>/<clip>.npz`` (or ``<clip>.err.json`` for an
-unreadable file), every write is atomic (temporary name + ``os.replace``),
-so a killed run leaves only complete files and a rerun skips the clips
-already done. A class file is (re)written once every clip of it is
-resolved, from the staged clips in csv order, so an interrupted and resumed
+``.extract_work/<key>/<clip>.npz`` (or ``<clip>.err.json`` for a file that
+cannot be decoded: :class:`MediaDecodeError` or a PyAV error; any other
+error stops the run), every write is atomic
+(:mod:`stftbox.fileio.atomic_io`), so a killed run leaves only complete
+files and a rerun skips the clips already done. A class file is
+(re)written once every clip of it is resolved, from the staged clips in csv order, so an interrupted and resumed
 run writes the same bytes as an uninterrupted one. Clips are dealt to
 shards by position in the sorted clip list (``i % num_shards``).
 """
@@ -33,6 +40,8 @@ import tempfile
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
+
+from stftbox.fileio.atomic_io import atomic_write, atomic_write_path
 
 from .av_extractor import LAYOUTS, clipclap_extractor
 from .decode import (VIDEO_EXTENSIONS, MediaDecodeError, decode_audio,
@@ -53,22 +62,11 @@ FEATURE_SPLITS = ('stage_1_train', 'stage_1_val_seen', 'stage_1_val_unseen',
 # atomic writes
 
 def _atomic(path: str, write: Callable, mode: str = 'wb') -> None:
-    """Write through ``write(fileobj)`` into a temporary sibling, then
-    ``os.replace`` it onto ``path``."""
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.',
-                               suffix='.tmp', dir=osp.dirname(path))
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write through ``write(fileobj)`` atomically
+    (:func:`stftbox.fileio.atomic_io.atomic_write`: temporary sibling,
+    fsync, ``os.replace``, umask permissions)."""
+    with atomic_write(path, mode) as f:
+        write(f)
 
 
 def _atomic_json(path: str, obj) -> None:
@@ -86,23 +84,13 @@ def _atomic_npy(path: str, obj) -> None:
 
 def _atomic_h5(path: str, data: np.ndarray, names: Sequence[str]) -> None:
     import h5py
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.',
-                               suffix='.tmp', dir=osp.dirname(path))
-    os.close(fd)
-    try:
+    with atomic_write_path(path) as tmp:
         with h5py.File(tmp, 'w', libver='earliest') as f:
             f.create_dataset('data', data=data, track_times=False)
             f.create_dataset('video_urls',
                              data=np.array([n.encode('utf-8')
                                             for n in names], dtype='S'),
                              track_times=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # ---------------------------------------------------------------------------
@@ -163,10 +151,33 @@ def read_clip_plan(class_split_dir: str, split: str):
 # ---------------------------------------------------------------------------
 # the run
 
-def _fingerprint(extractors: Dict[str, object]) -> str:
-    specs = {k: e.to_dict() for k, e in sorted(extractors.items())}
-    text = json.dumps(specs, sort_keys=True, default=str)
+def _fingerprint(extractor) -> str:
+    """16 hex digits of one layout's extractor spec (``to_dict()``): the
+    same models and settings give the same fingerprint whichever other
+    layouts a run extracts with it."""
+    text = json.dumps(extractor.to_dict(), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _work_key(fps: Dict[str, str]) -> str:
+    """Staging folder name of a run: its layouts' fingerprints (one staged
+    ``.npz`` holds the features of every layout of the run)."""
+    text = ','.join(f'{k}:{v}' for k, v in sorted(fps.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _report_path(root: str, layout: str) -> str:
+    return osp.join(root, 'features', LAYOUTS[layout]['feature_method'],
+                    REPORT_JSON)
+
+
+def _read_json(path: str) -> Optional[dict]:
+    try:
+        with open(path, encoding='utf-8') as f:
+            obj = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def _extract_clip(path: str, extractors: Dict[str, object]) -> dict:
@@ -248,8 +259,10 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
         log: line printer.
 
     Returns:
-        dict: the report (also written to ``<root>/extract_report.json``):
-        ``clips``, ``extracted``, ``silent_audio`` (clip names),
+        dict: the report (also written, with ``layout``, ``fingerprint``
+        and ``feature_method``, to ``features/<method>/extract_report.json``
+        of each layout; ``reports`` lists those paths): ``clips``,
+        ``extracted``, ``silent_audio`` (clip names),
         ``unreadable`` (``{clip: reason}``), ``missing_videos`` (clip
         names), ``pending`` (clips of other shards not done yet),
         ``empty_class_files``, ``complete``, ``data_root``.
@@ -258,6 +271,8 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
         ValueError: bad shard ids, unknown layout or dataset.
         DatasetError: class-split files missing or inconsistent.
         ExtractorModelError: model weights not available.
+        Exception: any error of a clip other than a decoding one (model,
+            device, out of memory) propagates; the clip stays pending.
     """
     from stftbox.datasets.class_embeddings import word_embeddings_name
     from stftbox.datasets.class_splits import read_w2v_names, w2v_csv_name
@@ -283,8 +298,24 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
     extractors = {name: clipclap_extractor(name, clip=clip, clap=clap,
                                            device=device)
                   for name in sorted(set(layouts))}
-    fp = _fingerprint(extractors)
-    work = osp.join(root, WORK_DIR, fp)
+    fps = {name: _fingerprint(ex) for name, ex in extractors.items()}
+    reports = {name: _report_path(root, name) for name in extractors}
+
+    # a complete method folder of the same extractor and split: done
+    old = {name: _read_json(path) for name, path in reports.items()}
+    if all(r is not None and r.get('complete') is True
+           and r.get('fingerprint') == fps[name] and r.get('split') == split
+           for name, r in old.items()):
+        log(f'{ds_dir}: features of {", ".join(sorted(extractors))} '
+            f'already complete for {split} (same extractor); nothing to do '
+            f'(delete {" and ".join(sorted(reports.values()))} to extract '
+            'again)')
+        first = old[sorted(old)[0]]
+        return dict(first, data_root=root, extracted=0,
+                    shard=[int(shard_id), int(num_shards)],
+                    reports=[reports[n] for n in sorted(reports)])
+
+    work = osp.join(root, WORK_DIR, _work_key(fps))
     os.makedirs(work, exist_ok=True)
 
     # class-split copy (atomic: a complete copy or none)
@@ -308,22 +339,26 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
                       feature_format=LAYOUTS[name]['feature_format'],
                       split=split, dataset_name=ds_dir,
                       widths=ex.widths(), step_seconds=ex.step_seconds(),
-                      fingerprint=fp)
+                      fingerprint=fps[name])
         if osp.isfile(rec_path):
             with open(rec_path, encoding='utf-8') as f:
-                old = json.load(f)
-            if old.get('fingerprint') != fp:
+                prev = json.load(f)
+            if prev.get('fingerprint') != fps[name]:
                 raise ValueError(
                     f'{rec_path}: features of another extractor '
-                    f'(fingerprint {old.get("fingerprint")}, now {fp}); '
-                    'use another --out-root or delete that folder')
+                    f'(fingerprint {prev.get("fingerprint")}, now '
+                    f'{fps[name]}); use another --out-root or delete that '
+                    'folder')
         _atomic_json(rec_path, record)
 
-    # until this run ends, the data root says it is incomplete (the
-    # dataset reader refuses it); the final report replaces this
-    _atomic_json(osp.join(root, REPORT_JSON),
-                 dict(complete=False, note='extraction running or '
-                      'interrupted; rerun extract_features.py'))
+    # until this run ends, each method folder it writes says it is
+    # incomplete (the dataset reader refuses it); the final report
+    # replaces this. Other method folders keep their own reports.
+    for name, path in reports.items():
+        _atomic_json(path, dict(complete=False, split=split,
+                                fingerprint=fps[name],
+                                note='extraction running or interrupted; '
+                                'rerun extract_features.py'))
     videos = index_videos(video_dir)
     all_clips = sorted({c for per in plan.values() for cs in per.values()
                         for c in cs})
@@ -356,16 +391,18 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
                                  word_embeddings_name(ds_dir)),
                         np.array(table, dtype=object))
 
+    import av
     done_now = 0
     for c in track(todo, enabled=progress):
         safe = _safe_name(c)
         try:
             arrays = _extract_clip(videos[c], extractors)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # unreadable: list it, go on
+        except (MediaDecodeError, av.error.FFmpegError) as exc:
+            # unreadable media: list it, go on. Anything else (model,
+            # device, out of memory, a bug) stops the run: it is not a
+            # property of the clip and must not be recorded as one.
             reason = str(exc) if isinstance(exc, MediaDecodeError) else \
-                f'{type(exc).__name__}: {exc}'
+                f'{videos[c]}: {type(exc).__name__}: {exc}'
             _atomic_json(osp.join(work, safe + '.err.json'),
                          dict(clip=c, path=videos[c], reason=reason))
         else:
@@ -379,9 +416,13 @@ def extract_dataset(video_dir: str, out_root: str, dataset: str,
                        all_clips, split, ds_dir)
     report['extracted'] = done_now
     report['shard'] = [int(shard_id), int(num_shards)]
-    _atomic_json(osp.join(root, REPORT_JSON),
-                 {k: v for k, v in report.items()
-                  if k not in ('extracted', 'shard', 'data_root')})
+    stored = {k: v for k, v in report.items()
+              if k not in ('extracted', 'shard', 'data_root')}
+    for name, path in reports.items():
+        _atomic_json(path, dict(stored, layout=name, fingerprint=fps[name],
+                                feature_method=LAYOUTS[name][
+                                    'feature_method']))
+    report['reports'] = [reports[n] for n in sorted(reports)]
     if report['complete'] and int(num_shards) == 1 and not keep_work:
         shutil.rmtree(osp.join(root, WORK_DIR), ignore_errors=True)
     return report

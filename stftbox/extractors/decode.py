@@ -86,7 +86,8 @@ def decode_frames(path: str, times: Sequence[float]
     The frame shown at ``t`` is the last decoded frame whose presentation
     time is ``<= t`` (the first frame for ``t`` before it, the last frame for
     ``t`` after the end). One sequential pass, stopping after the last
-    requested time.
+    requested time. A decoding error before every requested time is
+    served raises (no frame is repeated over a broken stretch).
 
     Args:
         path: media file.
@@ -96,7 +97,8 @@ def decode_frames(path: str, times: Sequence[float]
         dict time -> ``uint8 [H, W, 3]`` RGB array.
 
     Raises:
-        MediaDecodeError: unreadable file, no video stream or no frame.
+        MediaDecodeError: unreadable file, no video stream, no frame, or
+            a decoding error before the last requested time.
     """
     want = sorted(set(float(t) for t in times))
     out: Dict[float, np.ndarray] = {}
@@ -122,10 +124,13 @@ def decode_frames(path: str, times: Sequence[float]
                     break
                 prev = frame
         except Exception as exc:  # av.error.* while decoding
-            if prev is None:
-                raise MediaDecodeError(
-                    f'{path}: cannot decode video ({type(exc).__name__}: '
-                    f'{exc})') from exc
+            # a broken stream is an unreadable clip, even after some
+            # frames: the times not served yet must not get a stale frame
+            where = '' if prev is None else \
+                f' after {len(out)} of {len(want)} requested frames'
+            raise MediaDecodeError(
+                f'{path}: cannot decode video{where} '
+                f'({type(exc).__name__}: {exc})') from exc
         if prev is None:
             raise MediaDecodeError(f'{path}: no decodable video frame')
         if i < len(want):

@@ -15,7 +15,7 @@ import tempfile
 from typing import IO, Any, Iterator
 
 __all__ = ['atomic_write', 'atomic_write_bytes', 'atomic_write_text',
-           'dump_json_atomic']
+           'dump_json_atomic', 'atomic_write_path']
 
 
 @contextlib.contextmanager
@@ -59,6 +59,52 @@ def atomic_write(path: str, mode: str = 'wb',
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_write_path(path: str) -> Iterator[str]:
+    """Like :func:`atomic_write`, for writers that open a file by name
+    (``h5py.File``, ``np.savez(name)``): yields the name of an empty
+    temporary file next to ``path``; on a clean exit it is fsynced, given
+    the umask's permissions and renamed to ``path``, on an exception it is
+    removed and ``path`` is left as it was.
+
+    Args:
+        path (str): the final file name (its folder is created).
+
+    Yields:
+        str: the temporary file name (close the file before the block
+        ends).
+
+    Raises:
+        OSError: the folder cannot be written (the temporary file is
+            removed first).
+    """
+    path = os.fspath(path)
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.',
+                               suffix='.tmp', dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -57,7 +57,9 @@ def test_layout_report_and_values(extracted):
         rep = check_avgzsl_layout(extracted, method=method)
         assert rep.ok, rep.format()
         assert rep.info['widths'] == dict(audio=w, video=w, text=16)
-    report = json.load(open(osp.join(extracted, 'extract_report.json')))
+    report = json.load(open(osp.join(extracted, 'features', TEMPORAL,
+                                     'extract_report.json')))
+    assert report['split'] == 'cls_split' and report['layout'] == 'temporal'
     assert report['complete'] and report['clips'] == 15
     assert report['silent_audio'] == [NO_AUDIO]
     assert list(report['unreadable']) == [UNREADABLE]
@@ -237,3 +239,111 @@ def test_missing_clipclap_root_names_the_extraction_command(tmp_path):
     assert 'extract_features.py vggsound <video folder> --out-root ' \
         f'{tmp_path}' in msg
     assert 'download' not in msg and '\n' not in msg
+
+
+def test_zero_shot_video_uses_the_checkpoint_beta(monkeypatch, capsys):
+    """No --beta: the checkpoint's calibration beta ranks (beta=None to
+    inference_model) and the demo says so, in zero_shot_demo.py's words."""
+    demo = _load_tool('demo/zero_shot_video.py')
+    assert demo.parse_args(['v.mp4', 'c.py', 'k.pth']).beta is None
+    model = type('M', (), {})()
+    model.calibration = dict(beta=0.7, epoch=3)
+    seen = {}
+
+    def fake_inference(m, video, class_names, topk, beta):
+        seen['beta'] = beta
+        return dict(clip_name='v.mp4', topk_classes=['a'], topk_indices=[0],
+                    topk_distances=[1.5], seen=[True])
+    monkeypatch.setattr(demo, 'init_model', lambda *a, **k: model)
+    monkeypatch.setattr(demo, 'inference_model', fake_inference)
+    demo.main(['v.mp4', 'c.py', 'k.pth', '--classes', 'a'])
+    out = capsys.readouterr().out
+    assert seen['beta'] is None
+    assert 'beta 0.70 (chosen on validation, recorded in the checkpoint, ' \
+        'epoch 3)' in out
+    demo.main(['v.mp4', 'c.py', 'k.pth', '--classes', 'a', '--beta', '0.2'])
+    assert seen['beta'] == 0.2
+    assert 'beta 0.20 (--beta)' in capsys.readouterr().out
+
+
+def _counting(monkeypatch, fail_at=None, exc=KeyboardInterrupt):
+    """Patch the per-clip extraction: count calls, raise ``exc`` at call
+    number ``fail_at``."""
+    from stftbox.extractors import convert
+    real, calls = convert._extract_clip, []
+
+    def wrapped(path, extractors):
+        calls.append(path)
+        if fail_at is not None and len(calls) == fail_at:
+            raise exc
+        return real(path, extractors)
+    monkeypatch.setattr(convert, '_extract_clip', wrapped)
+    return calls
+
+
+def test_layouts_one_at_a_time(extracted, raw_benchmark, tmp_path,
+                               monkeypatch, capsys):
+    """Per-layout fingerprint and report: one layout after the other gives
+    the files of one run of both; an interrupted run of one layout leaves
+    the other usable; a finished rerun extracts nothing."""
+    from stftbox.datasets import AVGZSLDataset, DatasetError
+    out = tmp_path / 'one_by_one'
+    root = str(out / 'UCF')
+    assert _extract(raw_benchmark, out, '--layouts', 'temporal') == 0
+    calls = _counting(monkeypatch)
+    capsys.readouterr()
+    assert _extract(raw_benchmark, out, '--layouts', 'temporal') == 0
+    assert calls == []
+    assert 'already complete for cls_split' in capsys.readouterr().out
+    monkeypatch.undo()
+    _counting(monkeypatch, fail_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        _extract(raw_benchmark, out, '--layouts', 'averaged')
+    monkeypatch.undo()
+    AVGZSLDataset(root, feature_method=TEMPORAL, split='cls_split')
+    with pytest.raises(DatasetError, match='extraction not complete'):
+        AVGZSLDataset(root, feature_method=AVERAGED, split='cls_split')
+    assert _extract(raw_benchmark, out, '--layouts', 'averaged') == 0
+    _compare_trees(extracted, root)
+
+
+def test_model_error_is_not_an_unreadable_clip(raw_benchmark, tmp_path,
+                                               monkeypatch, capsys):
+    """A model / device error stops the run; the clip is not recorded as
+    unreadable and the root is not complete."""
+    from stftbox.extractors import ExtractorModelError
+    out = tmp_path / 'model_error'
+    _counting(monkeypatch, fail_at=2,
+              exc=ExtractorModelError('CUDA out of memory'))
+    assert _extract(raw_benchmark, out, '--layouts', 'averaged',
+                    '--keep-work') == 2
+    assert 'CUDA out of memory' in capsys.readouterr().err
+    staged = [f for _, _, fs in os.walk(out / 'UCF' / '.extract_work')
+              for f in fs]
+    assert len([f for f in staged if f.endswith('.npz')]) == 1
+    assert not [f for f in staged if f.endswith('.err.json')]
+    report = json.load(open(out / 'UCF' / 'features' / AVERAGED /
+                            'extract_report.json'))
+    assert report['complete'] is False
+
+
+def test_feature_files_respect_the_umask(tmp_path):
+    """Class files (.h5, .pkl) and records are written through
+    stftbox.fileio.atomic_io: permissions of a plain open() (umask)."""
+    from stftbox.extractors.convert import (_atomic_h5, _atomic_json,
+                                            _atomic_pickle)
+    old = os.umask(0o007)
+    try:
+        _atomic_h5(str(tmp_path / 'a' / 'C.h5'),
+                   np.ones((2, 3), np.float32), ['x', 'y'])
+        _atomic_pickle(str(tmp_path / 'a' / 'C.pkl'), dict(a=1))
+        _atomic_json(str(tmp_path / 'a' / 'r.json'), dict(a=1))
+    finally:
+        os.umask(old)
+    for name in ('C.h5', 'C.pkl', 'r.json'):
+        assert os.stat(tmp_path / 'a' / name).st_mode & 0o777 == 0o660
+    assert sorted(os.listdir(tmp_path / 'a')) == ['C.h5', 'C.pkl', 'r.json']
+    import h5py
+    with h5py.File(tmp_path / 'a' / 'C.h5') as f:
+        assert f['data'].shape == (2, 3)
+        assert [n.decode() for n in f['video_urls'][()]] == ['x', 'y']

@@ -176,3 +176,43 @@ def test_config_object_equals_config_dict(tiny, clip_file):
     rebuilt = build_extractor(a.to_dict())
     assert rebuilt is not a and rebuilt.hop_seconds == 1.0
     np.testing.assert_array_equal(rebuilt.extract(clip_file), fa)
+
+
+def test_decode_error_mid_stream_raises(tmp_path, monkeypatch):
+    """A stream that breaks after some frames: no stale frame for the later
+    times, one MediaDecodeError naming the file."""
+    import av
+
+    from stftbox.extractors import MediaDecodeError, decode
+    path = write_clip(tmp_path / 'broken.avi', seconds=2.0, fps=4,
+                      audio=False)
+    real_open = decode._open
+
+    def broken_open(p):
+        c = real_open(p)
+        real_decode = c.decode
+
+        def decode_two(*a, **k):
+            for i, frame in enumerate(real_decode(*a, **k)):
+                if i == 2:
+                    raise av.error.InvalidDataError(1094995529, 'broken')
+                yield frame
+
+        class Wrap:
+            streams = c.streams
+            decode = staticmethod(decode_two)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                c.close()
+        return Wrap()
+    monkeypatch.setattr(decode, '_open', broken_open)
+    # times served by the first two frames (0.0 s, 0.25 s): fine; 0.3 s
+    # needs the third frame to know the second is the one shown
+    assert sorted(decode.decode_frames(path, [0.0, 0.2])) == [0.0, 0.2]
+    with pytest.raises(MediaDecodeError,
+                       match=r'broken.avi: cannot decode video after 1 of '
+                       r'3 requested frames'):
+        decode.decode_frames(path, [0.0, 0.3, 1.5])

@@ -18,8 +18,8 @@ e.g. ``v_ApplyEyeMakeup_g08_c01.avi`` for UCF101). Writes
 of audio centred on the clip, ClipClap-GZSL's recipe), class-name
 embeddings (CLIP text + CLAP text), ``extractor.json`` (recorded in
 checkpoints, used by ``demo/zero_shot_video.py``) and
-``extract_report.json`` (clips without audio, unreadable files, missing
-videos). Then checks the layout with the benchmark layout checker.
+``extract_report.json`` in each method folder (clips without audio,
+unreadable files, missing videos, split, complete or not). Then checks the layout with the benchmark layout checker.
 
 Models: ``openai/clip-vit-base-patch32`` and ``laion/clap-htsat-unfused``
 from the Hugging Face cache (``hf download <id>`` once), or
@@ -136,8 +136,7 @@ def _summary(report, seconds, extracted):
             more = ' ...' if len(items) > 5 else ''
             lines.append(f'  {len(items)} {what}: '
                          f'{", ".join(items[:5])}{more}')
-    lines.append('  report: ' + osp.join(report['data_root'],
-                                         'extract_report.json'))
+    lines += ['  report: ' + path for path in report['reports']]
     return '\n'.join(lines)
 
 
