@@ -88,7 +88,7 @@ def test_truncated_last_checkpoint_moved_dir_and_new_schedule(
     cfg2.optim_wrapper.optimizer.weight_decay = 0.01
     runner, lines = train(cfg2)
     assert (f'resume: {moved / "epoch_2.pth"} (named by last_checkpoint) is '
-            'truncated') in '\n'.join(lines)
+            'not a readable checkpoint: the zip container is truncated') in '\n'.join(lines)
     assert any(ln.endswith('resuming from epoch_1.pth, the newest complete '
                            'checkpoint') for ln in lines)
     # the config's new gamma applies, and it is said in one line
@@ -119,7 +119,8 @@ def test_damaged_load_from_is_one_line(surrogate_root, short_run, tmp_path):
     with pytest.raises(CheckpointError) as err:
         runner.train()
     assert str(err.value).startswith(
-        f'load_from: {bad} is truncated (no zip central directory;')
+        f'load_from: {bad} is not a readable checkpoint: the zip '
+        'container is truncated or corrupt (')
     assert not (tmp_path / 'wd' / 'epoch_1.pth').exists()
 
 
