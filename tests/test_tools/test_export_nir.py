@@ -86,6 +86,7 @@ def test_tool_refuses_the_default_stft_in_one_line(tool, capsys):
 
 def _branch(**kw):
     cfg = dict(type='SNNBranch', in_channels=5, embed_dims=7, time_steps=3,
+               kernel_size=1,
                num_blocks=2, pooling=None, norm=None, tsf=None,
                neuron=dict(type='LIFNode'))
     cfg.update(kw)
