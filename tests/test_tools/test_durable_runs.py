@@ -146,3 +146,18 @@ def test_metric_keys_checked_with_plain_runner(surrogate_root, short_run,
     assert f'param_scheduler[0].monitor: {key!r}' in msg
     assert '\n' not in msg
     assert not (tmp_path / 'wd' / 'epoch_1.pth').exists()
+
+
+def test_safetensors_load_from_starts_a_run(surrogate_root, short_run,
+                                            tmp_path):
+    """``load_from`` may name the zoo's ``.safetensors`` weights (no
+    pickle): the check accepts it and the run starts from them."""
+    import torch
+    opts = short_run(surrogate_root, epochs=1, batches=1)
+    st = osp.join(REPO, 'checkpoints', 'stft_demo_ucf_surrogate.safetensors')
+    want = safe_torch_load(st)['state_dict']
+    runner = build_runner(make_cfg(opts, tmp_path / 'wd', load_from=st))
+    runner.load_or_resume()  # what train() does first
+    got = runner.model.state_dict()
+    for key, value in want.items():
+        assert torch.equal(got[key].cpu(), value.cpu()), key
