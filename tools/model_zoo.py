@@ -169,10 +169,10 @@ def quoted_output(stdout):
 
 
 def _write_text(path, text):
-    """Write ``text`` atomically (temporary file, then rename)."""
-    with open(path + '.tmp', 'w', encoding='utf-8') as f:
-        f.write(text)
-    os.replace(path + '.tmp', path)
+    """Write ``text`` atomically (:func:`stftbox.fileio.atomic_write_text`:
+    temporary file, fsync, rename; removed on failure)."""
+    from stftbox.fileio import atomic_write_text
+    atomic_write_text(path, text)
 
 
 def _protocol_run(cfg, work_dir, threads, seed=None):
@@ -195,10 +195,8 @@ def _scores(d):
 def _write_checkpoints(summary, entry):
     """checkpoints/<stem>.pth and .safetensors from the protocol's final
     checkpoint; returns (pth path, safetensors path, state_dict)."""
-    import torch
-
-    from stftbox.fileio import (safe_torch_load, save_safetensors,
-                                state_dict_sha256)
+    from stftbox.fileio import (atomic_torch_save, safe_torch_load,
+                                save_safetensors, state_dict_sha256)
     ckpt = safe_torch_load(summary['checkpoint'])
     assert state_dict_sha256(ckpt['state_dict']) == summary['weights_sha256']
     meta = dict(ckpt.get('meta') or {}, protocol=dict(
@@ -214,8 +212,7 @@ def _write_checkpoints(summary, entry):
     os.makedirs(osp.join(REPO, 'checkpoints'), exist_ok=True)
     stem = osp.splitext(entry['filename'])[0]
     pth = osp.join(REPO, 'checkpoints', entry['filename'])
-    torch.save(dict(state_dict=ckpt['state_dict'], meta=meta), pth + '.tmp')
-    os.replace(pth + '.tmp', pth)
+    atomic_torch_save(dict(state_dict=ckpt['state_dict'], meta=meta), pth)
     st = osp.join(REPO, 'checkpoints', stem + '.safetensors')
     save_safetensors(ckpt['state_dict'], st, meta)
     return pth, st, ckpt['state_dict']

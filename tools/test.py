@@ -22,8 +22,8 @@ from stftbox.engine import (ConfigCheckError, build_runner, check_config,
                             check_data, load_config, print_scores,
                             setup_cpu_distributed)
 from stftbox.apis import register_all_modules
-from stftbox.engine.test_outputs import (add_results_dumper, finish_results,
-                                       results_file_arg)
+from stftbox.engine.test_outputs import (add_results_dumper, config_test_beta,
+                                         finish_results, results_file_arg)
 from stftbox.datasets import DatasetError
 from stftbox.fileio import (CheckpointError, DownloadError, ModelZooError,
                             dump_json_atomic, load_checkpoint_safely,
@@ -140,8 +140,9 @@ def main():
         if line is None:
             raise
         sys.exit(f'error: {line}')
-    beta = cfg.test_evaluator.calibration
-    beta = f'{beta:.2f}' if isinstance(beta, (int, float)) else beta
+    beta = config_test_beta(cfg.test_evaluator)  # beta_rule applied
+    beta = f'{beta:.2f}' if beta is not None else \
+        cfg.test_evaluator.calibration
     print_scores(metrics, title=f'Test ({args.checkpoint}, beta {beta})')
     finish_results(dump, runner, args.per_class, args.show_dir, beta_source)
     if args.out and is_main_process():

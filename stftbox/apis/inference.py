@@ -508,7 +508,22 @@ def _forward_clips(model, audio, video, batch_size=256, class_emb=None):
 def project_class_embeddings(model, class_embeddings: ArrayLike
                              ) -> np.ndarray:
     """Joint-space embeddings ``[C, E]`` of class text embeddings
-    ``[C, D_t]`` (the head's text branch)."""
+    ``[C, D_t]`` (the head's text branch ``model.head.text_proj``;
+    L2-normalised along ``E`` when ``model.head.normalize``).
+
+    Args:
+        model (torch.nn.Module): a built model with ``head.text_proj``.
+        class_embeddings (array-like): ``[C, D_t]`` float text embeddings,
+            ``D_t`` = :func:`text_channels_of` ``(model)``.
+
+    Returns:
+        np.ndarray: ``[C, E]`` float32, ``E`` the joint-space width.
+
+    Raises:
+        RuntimeError: ``D_t`` does not match the text branch's input width
+            (torch's shape error).
+        AttributeError: the model has no ``head.text_proj``.
+    """
     param = next(model.parameters())
     emb = torch.as_tensor(np.asarray(class_embeddings), dtype=param.dtype,
                           device=param.device)

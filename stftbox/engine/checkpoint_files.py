@@ -8,12 +8,17 @@ or written half.
   up while ``epoch_N.pth`` is (re)written leaves the previous file, never a
   truncated one.
 * :func:`checkpoint_problem`: why a file cannot be loaded (missing,
-  truncated, corrupt), checked cheaply (zip directory and CRCs) before a
-  resume or ``load_from`` reads it.
+  truncated, corrupt, not a checkpoint), checked cheaply before a resume or
+  ``load_from`` reads it: the format rules of
+  :func:`stftbox.fileio.safe_load.check_checkpoint_file` plus the zip CRCs.
 * :func:`relative_to`, :func:`local_path`: what a run records
   (``last_checkpoint``, the best checkpoint in the message hub) is relative
-  to its folder, and a recorded path from another place (a moved or copied
-  work dir) is mapped to the same name in this folder, never followed.
+  to its folder, and a recorded absolute path from another place (a moved
+  or copied work dir) is mapped to the file of the same name in this
+  folder. Only :func:`find_resumable_checkpoint` reads the recorded
+  location itself, and only when this folder has no such file and the
+  recorded one exists (checkpoints kept in a ``CheckpointHook.out_dir``);
+  a recorded location is never overwritten or deleted.
 * :func:`find_resumable_checkpoint`: what plain ``--resume`` continues
   from: the file ``last_checkpoint`` names if it is complete, else the
   newest complete ``epoch_N.pth`` / ``iter_N.pth`` (saying so).
@@ -79,40 +84,47 @@ def atomic_checkpoint_saving() -> Iterator[None]:
 def checkpoint_problem(path: str) -> Optional[str]:
     """Why ``path`` is not a complete checkpoint, or None.
 
-    Checks what a truncated or damaged ``torch.save`` file fails on without
-    unpickling anything: the file exists, is a zip archive (torch's format
-    since 1.6) with its central directory, and every member's CRC matches
-    (``ZipFile.testzip``; one read of the file). A legacy (non-zip) torch
-    file is accepted as is.
+    The format rules are those of every other load
+    (:func:`stftbox.fileio.safe_load.check_checkpoint_file`: a ``torch.save``
+    zip holding ``data.pkl``, the legacy torch magic, or a safetensors
+    file; a plain pickle, an HTML page, an empty file are refused), and on
+    top of them a zip's members must all match their CRCs
+    (``ZipFile.testzip``; one read of the file), which is what a truncated
+    or damaged ``torch.save`` file fails on. Nothing is unpickled.
 
     Args:
         path (str): a local checkpoint file.
 
     Returns:
-        str | None: e.g. ``'missing'``, ``'truncated (no zip central
-        directory; 1234 bytes)'``, ``'corrupt (member data/3 fails its
+        str | None: None when complete, else what is wrong, e.g.
+        ``'missing'``, ``'not a readable checkpoint: the zip container is
+        truncated or corrupt (...)'``, ``'corrupt (member data/3 fails its
         CRC)'``.
     """
+    from stftbox.fileio.safe_load import CheckpointError, \
+        check_checkpoint_file
     if not osp.isfile(path):
         return 'missing'
-    size = osp.getsize(path)
-    if size == 0:
-        return 'empty (0 bytes)'
     try:
-        with open(path, 'rb') as f:
-            head = f.read(4)
-        if head != b'PK\x03\x04':
-            # legacy torch serialisation (pickle protocol 2 magic) is fine
-            return None if head[:1] == b'\x80' else \
-                f'not a checkpoint (starts with {head!r}; {size} bytes)'
-        if not zipfile.is_zipfile(path):
-            return f'truncated (no zip central directory; {size} bytes)'
+        kind = check_checkpoint_file(path)
+    except FileNotFoundError:
+        return 'missing'
+    except CheckpointError as exc:
+        msg = str(exc)
+        prefix = f'{path}: '
+        msg = msg[len(prefix):] if msg.startswith(prefix) else msg
+        # the advice is for downloads; a run's own file is not downloaded
+        return msg[:-len('; download it again')] \
+            if msg.endswith('; download it again') else msg
+    if kind != 'zip':
+        return None
+    try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
-        if bad is not None:
-            return f'corrupt (member {bad} fails its CRC)'
     except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
         return f'unreadable ({type(exc).__name__}: {exc})'
+    if bad is not None:
+        return f'corrupt (member {bad} fails its CRC)'
     return None
 
 
@@ -129,8 +141,9 @@ def local_path(folder: str, recorded: Optional[str]) -> Optional[str]:
     """Where a recorded file of a run is now: a relative record is joined to
     ``folder``; an absolute one inside ``folder`` is kept; an absolute one
     elsewhere (the run was moved or copied) becomes the file of the same
-    name in ``folder`` -- the original location is never read, overwritten
-    or deleted."""
+    name in ``folder``. This function touches no file; the one caller that
+    may fall back to the recorded location is
+    :func:`find_resumable_checkpoint` (see there)."""
     if not recorded:
         return None
     if not _is_local(recorded) or not _is_local(folder):

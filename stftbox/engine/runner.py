@@ -161,8 +161,20 @@ def apply_config_optimizer(optim_wrapper, wanted) -> List[str]:
     the optimizer the config built) where they differ; the learning rate
     (``initial_lr``) stays the checkpoint's, and the returned text says so.
 
+    Args:
+        optim_wrapper (mmengine.optim.OptimWrapper): the resumed wrapper;
+            its ``optimizer.param_groups`` are changed in place.
+        wanted (list[dict] | None): per param group, the config's
+            settings (``lr``, ``weight_decay``, ``betas``, ...;
+            :func:`optimizer_settings`), as many as the optimizer has
+            groups. None, or a different number of groups, changes nothing.
+
     Returns:
-        list[str]: one entry per difference (empty when none).
+        list[str]: one entry per difference (empty when none), e.g.
+        ``'optimizer param_groups[0].weight_decay 0.0 -> 0.01'``.
+
+    Raises:
+        Nothing of its own; the settings are copied (``copy.deepcopy``).
     """
     got = optimizer_settings(optim_wrapper)
     if got is None or wanted is None or len(got) != len(wanted):

@@ -5,7 +5,36 @@ import copy
 import os.path as osp
 from typing import Any, Optional, Tuple
 
-__all__ = ['add_results_dumper', 'finish_results', 'results_file_arg']
+__all__ = ['add_results_dumper', 'finish_results', 'results_file_arg',
+           'config_test_beta']
+
+_GZSL_TYPES = ('GZSLMetric', 'stftbox.GZSLMetric')
+
+
+def config_test_beta(test_evaluator) -> Optional[float]:
+    """The beta the config's ``GZSLMetric`` tests with: its
+    ``calibration`` turned by its ``beta_rule``
+    (:func:`stftbox.evaluation.gzsl_metric.effective_test_beta`), the same
+    value the metric, the per-clip results and the printed line use.
+
+    Args:
+        test_evaluator (dict | list[dict]): ``cfg.test_evaluator``.
+
+    Returns:
+        float | None: the test beta; None for ``calibration='sweep'`` or
+        when there is no ``GZSLMetric``.
+
+    Raises:
+        ValueError: an unknown ``beta_rule``.
+    """
+    from stftbox.evaluation.gzsl_metric import effective_test_beta
+    evaluators = list(test_evaluator) \
+        if isinstance(test_evaluator, (list, tuple)) else [test_evaluator]
+    for e in evaluators:
+        if e.get('type') in _GZSL_TYPES:
+            return effective_test_beta(e.get('calibration', 'sweep'),
+                                       e.get('beta_rule', 'same'))
+    return None
 
 
 def results_file_arg(value: str) -> str:
@@ -29,7 +58,8 @@ def add_results_dumper(cfg, dump: Optional[str], per_class: bool,
 
     The results go to ``dump``, or to ``<work_dir>/preds.pkl`` when only
     ``per_class``/``show_dir`` are set. Call after the calibration beta is
-    final (``cfg.test_evaluator.calibration``).
+    final (``cfg.test_evaluator.calibration``); the stored predictions use
+    the test beta (:func:`config_test_beta`, ``beta_rule`` applied).
 
     Returns:
         (path, cfg): the results file path and the config to build the
@@ -46,10 +76,8 @@ def add_results_dumper(cfg, dump: Optional[str], per_class: bool,
     evaluators = cfg.test_evaluator
     evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) \
         else [evaluators]
-    beta = next((e.get('calibration') for e in evaluators
-                 if e.get('type') in ('GZSLMetric', 'stftbox.GZSLMetric')),
-                0.0)
-    beta = float(beta) if isinstance(beta, (int, float)) else 0.0
+    beta = config_test_beta(evaluators)
+    beta = 0.0 if beta is None else beta
     evaluators.append(dict(type='GZSLResultsDumper', out_file=str(path),
                            calibration=beta))
     cfg = copy.deepcopy(cfg)

@@ -76,7 +76,10 @@ def check_work_dir(cfg, force=False) -> Optional[str]:
     that holds checkpoints moves them (``*.pth``, ``last_checkpoint``) into
     the earlier run's ``<work_dir>/<timestamp>/`` folder, where its logs
     are (:func:`_owner_folder`), and starts afresh; ``force`` deletes them
-    instead. In a distributed run rank 0 does it (env ``RANK``) before the
+    instead. The file ``cfg.load_from`` points at (compared by
+    ``realpath``) is never moved or deleted: a fresh run that starts from
+    the weights of an earlier run in the same work dir keeps them (the line
+    returned says so). In a distributed run rank 0 does it (env ``RANK``) before the
     Runner is built; no rank writes a checkpoint before the first epoch
     ends, which needs every rank.
 
@@ -87,7 +90,8 @@ def check_work_dir(cfg, force=False) -> Optional[str]:
 
     Returns:
         str | None: one line saying where the earlier run's checkpoints
-        went (None when nothing was moved).
+        went and which file ``load_from`` kept in place (None when nothing
+        was moved or kept).
 
     Raises:
         WorkDirInUseError: the target folder already has a file of the same
@@ -95,6 +99,9 @@ def check_work_dir(cfg, force=False) -> Optional[str]:
     """
     if cfg.get('resume'):
         return None
+    load_from = cfg.get('load_from')
+    kept_real = osp.realpath(load_from) if isinstance(load_from, str) and \
+        load_from and '://' not in load_from else None
     if int(os.environ.get('RANK', 0)) != 0:
         return None  # rank 0 moves them (before any checkpoint is written)
     ckpt_hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
@@ -104,9 +111,15 @@ def check_work_dir(cfg, force=False) -> Optional[str]:
     if out_dir:  # mmengine appends the work dir's name to out_dir
         folders.append(osp.join(out_dir, osp.basename(
             osp.normpath(cfg.get('work_dir') or ''))))
-    said = []
+    said, kept_said = [], []
     for folder in folders:
         found = existing_checkpoints(folder)
+        kept = [n for n in found
+                if osp.realpath(osp.join(folder, n)) == kept_real]
+        found = [n for n in found if n not in kept]
+        if kept:
+            kept_said.append(f'kept {osp.join(folder, kept[0])} in place '
+                             '(load_from reads it)')
         if not found:
             continue
         if force:
@@ -138,4 +151,6 @@ def check_work_dir(cfg, force=False) -> Optional[str]:
             said.append(f'{folder} held the checkpoints of an earlier run '
                         f'({shown}); moved them to {dest}/ next to its logs '
                         '(this run starts afresh; --resume continues a run)')
-    return ' '.join(said) or None
+    if kept_said and said:
+        said[-1] += ';'
+    return ' '.join(said + kept_said) or None

@@ -64,6 +64,29 @@ def test_beta(val_beta: float, rule: str = 'same') -> float:
                      f'{rule!r}')
 
 
+def effective_test_beta(calibration: Union[str, float],
+                        beta_rule: str = 'same') -> Optional[float]:
+    """The beta a test with ``GZSLMetric(calibration, beta_rule)`` uses:
+    :func:`test_beta` of a fixed ``calibration``; None for ``'sweep'``
+    (the beta is chosen per run). The one place the rule is applied:
+    the metric, the per-clip results (``--dump``/``--per-class``/
+    ``--show-dir``) and the printed beta all read it.
+
+    Args:
+        calibration (str | float): ``'sweep'`` or the validation beta.
+        beta_rule (str): one of :data:`BETA_RULES`.
+
+    Returns:
+        float | None: the test beta (distance units), None for a sweep.
+
+    Raises:
+        ValueError: unknown ``beta_rule``.
+    """
+    if isinstance(calibration, str):
+        return None
+    return test_beta(calibration, beta_rule)
+
+
 def _ids(ids) -> torch.Tensor:
     return torch.as_tensor([int(i) for i in ids], dtype=torch.long)
 
@@ -239,6 +262,13 @@ class GZSLMetric(BaseMetric):
         self.betas = np.linspace(beta_range[0], beta_range[1], num_betas)
         self.per_class_file = per_class_file
 
+    @property
+    def test_calibration(self) -> Optional[float]:
+        """The beta this metric tests with (:func:`effective_test_beta`:
+        ``beta_rule`` applied to a fixed ``calibration``); None for a
+        sweep."""
+        return effective_test_beta(self.calibration, self.beta_rule)
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             self.results.append(
@@ -258,8 +288,8 @@ class GZSLMetric(BaseMetric):
             raise ValueError('GZSLMetric: the model produced NaN/Inf '
                              'distances; training has diverged')
         seen, unseen = meta['seen_class_ids'], meta['unseen_class_ids']
-        betas = (self.betas if self.calibration == 'sweep' else
-                 [test_beta(self.calibration, self.beta_rule)])
+        betas = (self.betas if self.test_calibration is None else
+                 [self.test_calibration])
         best, best_beta = None, None
         for beta in betas:
             scores = gzsl_scores(distances, labels, seen, unseen, float(beta))

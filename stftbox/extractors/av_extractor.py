@@ -112,6 +112,23 @@ class AVFeatureExtractor:
         return dict(audio=audio, video=video, silent=bool(waveform[1]))
 
     def frame_times(self, duration: float):
+        """Where the video frames of a clip are taken, by the video side's
+        frame sampler (``MiddleFrame``: ``[duration / 2]``;
+        ``EveryNSeconds(interval)``: ``(k + 0.5) * interval`` for
+        ``k < max(1, floor(duration / interval))``).
+
+        Args:
+            duration (float): clip length in seconds.
+
+        Returns:
+            list[float]: ``T_v`` frame times in seconds from the clip start,
+            increasing; ``T_v`` is the number of video feature rows
+            ``[T_v, D_v]`` :meth:`extract` returns for this clip.
+
+        Raises:
+            AttributeError: the video side has no frame sampler
+                (``times``), e.g. a custom encoder without one.
+        """
         return self.video.times(duration)
 
     def encode_class_names(self, names: Sequence[str]) -> np.ndarray:
@@ -121,7 +138,24 @@ class AVFeatureExtractor:
 
 def build_extractor(cfg: dict, device: str = 'cpu'):
     """Build a recorded extractor config (``extractor.json``, checkpoint
-    meta) on ``device``."""
+    meta) on ``device``.
+
+    Args:
+        cfg (dict): an extractor config with ``type`` (default
+            ``'AVFeatureExtractor'``; it gets ``device``); the input is not
+            changed.
+        device (str): torch device of the encoders, e.g. ``'cpu'``.
+
+    Returns:
+        the built extractor (e.g. :class:`AVFeatureExtractor`: audio
+        ``[T_a, D_a]``, video ``[T_v, D_v]`` and text ``[N, D_t]``
+        features).
+
+    Raises:
+        KeyError: ``type`` is not registered in ``EXTRACTORS``.
+        ValueError / TypeError: bad settings of the built class (its own
+            message).
+    """
     cfg = dict(cfg)
     if cfg.get('type', 'AVFeatureExtractor') == 'AVFeatureExtractor':
         cfg['type'] = 'AVFeatureExtractor'

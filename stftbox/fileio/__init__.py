@@ -4,8 +4,8 @@
 SHA-256 hashing (:mod:`.hashing`), the model zoo's metadata
 (:mod:`.model_zoo`) and weights-only checkpoint loading
 (:mod:`.safe_load`, pickle checkpoints; ``.safetensors`` files)."""
-from .atomic_io import (atomic_write, atomic_write_bytes, atomic_write_text,
-                        dump_json_atomic)
+from .atomic_io import (atomic_torch_save, atomic_write, atomic_write_bytes,
+                        atomic_write_text, dump_json_atomic)
 from .body_check import BodyError, check_body, describe_body
 from .download import (BadBodyError, ChecksumError, DownloadError,
                        apply_mirror, download, get_cache_dir,
@@ -35,6 +35,7 @@ def __getattr__(name):
 
 __all__ = [
     'atomic_write', 'atomic_write_bytes', 'atomic_write_text',
+    'atomic_torch_save',
     'dump_json_atomic', 'register_safe_globals', 'safe_globals_list', 'SAFE_GLOBAL_NAMES',
     'safe_torch_load', 'load_checkpoint_safely', 'get_state_dict',
     'load_safetensors', 'save_safetensors',

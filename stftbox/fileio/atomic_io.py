@@ -15,7 +15,7 @@ import tempfile
 from typing import IO, Any, Iterator
 
 __all__ = ['atomic_write', 'atomic_write_bytes', 'atomic_write_text',
-           'dump_json_atomic', 'atomic_write_path']
+           'atomic_torch_save', 'dump_json_atomic', 'atomic_write_path']
 
 
 @contextlib.contextmanager
@@ -113,15 +113,57 @@ def atomic_write_path(path: str) -> Iterator[str]:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (:func:`atomic_write`)."""
+    """Write ``data`` to ``path`` atomically (:func:`atomic_write`).
+
+    Args:
+        path (str): the final file name (its folder is created).
+        data (bytes): the whole content.
+
+    Raises:
+        OSError: the folder cannot be written; ``path`` is left as it was.
+    """
     with atomic_write(path, 'wb') as f:
         f.write(data)
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file in
+    the same folder, ``fsync``, ``os.replace`` (:func:`atomic_write`).
+
+    Args:
+        path (str): the final file name (its folder is created).
+        text (str): the whole content, encoded as UTF-8.
+
+    Returns:
+        None. Afterwards ``path`` holds exactly ``text``.
+
+    Raises:
+        OSError: the folder cannot be written; ``path`` is left as it was
+            and the temporary file is removed.
+        UnicodeEncodeError: ``text`` holds lone surrogates (nothing is
+            written to ``path``).
+    """
     with atomic_write(path, 'w') as f:
         f.write(text)
+
+
+def atomic_torch_save(obj: Any, path: str) -> None:
+    """``torch.save(obj, path)`` atomically (:func:`atomic_write`): a
+    process killed mid-save leaves the previous file, never a truncated
+    one.
+
+    Args:
+        obj: what ``torch.save`` takes (e.g. ``dict(state_dict=..., meta=
+            ...)``).
+        path (str): the final ``.pth`` file (its folder is created).
+
+    Raises:
+        OSError: the folder cannot be written; ``path`` is left as it was.
+        pickle.PicklingError: ``obj`` cannot be saved (``path`` unchanged).
+    """
+    import torch
+    with atomic_write(path, 'wb') as f:
+        torch.save(obj, f)
 
 
 def dump_json_atomic(obj: Any, path: str, indent: int = 2) -> None:

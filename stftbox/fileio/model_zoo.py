@@ -349,11 +349,9 @@ def save_zoo_entry(entry):
         entry, old.get('In Collection', 'STFT'))
     header = ''.join(ln for ln in text.splitlines(True)
                      if ln.startswith('#'))
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(header + yaml.safe_dump(raw, sort_keys=False,
-                                        allow_unicode=True, width=79))
-    os.replace(tmp, path)
+    from .atomic_io import atomic_write_text
+    atomic_write_text(path, header + yaml.safe_dump(
+        raw, sort_keys=False, allow_unicode=True, width=79))
 
 
 def get_entry(name, zoo=None):

@@ -31,15 +31,16 @@ def test_checkpoint_problem(tmp_path):
     assert checkpoint_problem(str(tmp_path / 'nope.pth')) == 'missing'
     (tmp_path / 'empty.pth').write_bytes(b'')
     assert checkpoint_problem(str(tmp_path / 'empty.pth')) == \
-        'empty (0 bytes)'
+        'not a checkpoint: the file is empty'
     half = tmp_path / 'half.pth'
     save(half)
     truncate(half)
     assert checkpoint_problem(str(half)).startswith(
-        'truncated (no zip central directory;')
+        'not a readable checkpoint: the zip container is truncated or '
+        'corrupt (')
     (tmp_path / 'page.pth').write_bytes(b'<html>rate limited</html>')
     assert checkpoint_problem(str(tmp_path / 'page.pth')).startswith(
-        "not a checkpoint (starts with b'<htm'")
+        'not a PyTorch checkpoint (it looks like an HTML/XML page')
     # a flipped byte inside a member: the CRC check finds it
     bad = tmp_path / 'bad.pth'
     save(bad, 3.0)
@@ -48,6 +49,24 @@ def test_checkpoint_problem(tmp_path):
     data[i + 8] ^= 0xFF
     bad.write_bytes(bytes(data))
     assert checkpoint_problem(str(bad)).startswith('corrupt (member ')
+
+
+def test_checkpoint_problem_follows_safe_load_rules(tmp_path):
+    """The same format rules as every load: safetensors is fine for
+    ``load_from``; a plain pickle (no torch magic) is refused."""
+    from safetensors.torch import save_file
+    st = tmp_path / 'weights.safetensors'
+    save_file({'w': torch.arange(6.0).reshape(2, 3)}, str(st))
+    assert checkpoint_problem(str(st)) is None
+    import pickle
+    plain = tmp_path / 'plain.pth'
+    plain.write_bytes(pickle.dumps({'a': 1}, protocol=4))
+    assert checkpoint_problem(str(plain)).startswith(
+        'not a PyTorch checkpoint (it is a plain pickle')
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'w': torch.ones(2)}, str(legacy),
+               _use_new_zipfile_serialization=False)
+    assert checkpoint_problem(str(legacy)) is None
 
 
 def test_atomic_saving_keeps_the_previous_file(tmp_path, monkeypatch):
@@ -106,8 +125,9 @@ def test_resume_falls_back_to_the_newest_complete_checkpoint(tmp_path):
         str(wd / 'epoch_2.pth')
     assert lines == [
         f'resume: {wd / "epoch_3.pth"} (named by last_checkpoint) is '
-        'truncated (no zip central directory; '
-        f'{osp.getsize(wd / "epoch_3.pth")} bytes); resuming from '
+        'not a readable checkpoint: the zip container is truncated or '
+        f'corrupt ({osp.getsize(wd / "epoch_3.pth")} bytes; File is not '
+        'a zip file); resuming from '
         'epoch_2.pth, the newest complete checkpoint']
     os.remove(wd / 'epoch_3.pth')  # named but missing
     lines.clear()

@@ -101,3 +101,21 @@ def test_train_tool_twice_keeps_the_first_run(tmp_path):
     assert f'moved them to {wd / "20261201_120000"}/' in res.stdout, \
         res.stderr[-2000:]
     assert (wd / '20261201_120000' / 'epoch_6.pth').read_text() == 'x'
+
+
+@pytest.mark.parametrize('force', [False, True])
+def test_fresh_run_keeps_the_file_load_from_reads(tmp_path, force):
+    wd = tmp_path / 'wd'
+    wd.mkdir()
+    for name in ('epoch_3.pth', 'epoch_4.pth', 'last_checkpoint'):
+        (wd / name).write_text(name)
+    # load_from names the file through another spelling (realpath compared)
+    load_from = os.path.join(str(tmp_path), 'wd', '.', 'epoch_4.pth')
+    said = check_work_dir(cfg_for(wd, load_from=load_from), force=force)
+    assert (wd / 'epoch_4.pth').read_text() == 'epoch_4.pth'
+    assert existing_checkpoints(str(wd)) == ['epoch_4.pth']
+    assert said.endswith(f'kept {wd}/epoch_4.pth in place '
+                         '(load_from reads it)')
+    assert '\n' not in said
+    if not force:
+        assert 'moved them to' in said

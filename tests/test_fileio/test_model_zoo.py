@@ -222,3 +222,50 @@ def test_docs_quote_the_zoo(repo_zoo):
         assert render_doc_numbers(text, repo_zoo, rel) == text, rel
         marked += text.count('<!--zoo:')
     assert marked >= 3
+
+
+def test_zoo_writes_are_atomic_and_clean_up(tmp_path, monkeypatch):
+    """save_zoo_entry and the tool's writers go through atomic_io: the
+    data is fsynced before the rename, and a failed write leaves the old
+    file and no temporary file (no fixed ``<path>.tmp``)."""
+    import stftbox.fileio.atomic_io as atomic_io
+    entry = _entry(name='x', config='configs/x.py', S=1.5, U=2.25, HM=1.8,
+                   ZSL=3.0, params=0.5, url='https://h/x.pth',
+                   sha256='ab' * 32, status='released', size=10, beta=1.2)
+    meta = tmp_path / 'metafile.yml'
+    meta.write_text(yaml.safe_dump(dict(
+        Collections=[dict(Name='STFT')],
+        Models=[entry_to_metafile_model(entry)])))
+    before = meta.read_text()
+    got = get_entry('x', load_model_zoo(str(meta)))
+    got['HM'] = 9.99
+    tool = _load_tool()
+    text_file = tmp_path / 'doc.md'
+    text_file.write_text('old')
+    pth = tmp_path / 'w.pth'
+    synced = []
+
+    def failing_fsync(fd):
+        synced.append(fd)
+        raise OSError('disk full')
+
+    monkeypatch.setattr(atomic_io.os, 'fsync', failing_fsync)
+    with pytest.raises(OSError, match='disk full'):
+        save_zoo_entry(got)
+    with pytest.raises(OSError, match='disk full'):
+        tool._write_text(str(text_file), 'new')
+    with pytest.raises(OSError, match='disk full'):
+        atomic_io.atomic_torch_save({'w': torch.ones(2)}, str(pth))
+    assert len(synced) == 3
+    assert meta.read_text() == before and text_file.read_text() == 'old'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'doc.md', 'metafile.yml']
+    monkeypatch.undo()
+    save_zoo_entry(got)
+    tool._write_text(str(text_file), 'new')
+    atomic_io.atomic_torch_save({'w': torch.ones(2)}, str(pth))
+    assert get_entry('x', load_model_zoo(str(meta)))['HM'] == 9.99
+    assert text_file.read_text() == 'new'
+    assert torch.equal(safe_torch_load(str(pth))['w'], torch.ones(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'doc.md', 'metafile.yml', 'w.pth']

@@ -88,7 +88,7 @@ def test_truncated_last_checkpoint_moved_dir_and_new_schedule(
     cfg2.optim_wrapper.optimizer.weight_decay = 0.01
     runner, lines = train(cfg2)
     assert (f'resume: {moved / "epoch_2.pth"} (named by last_checkpoint) is '
-            'truncated') in '\n'.join(lines)
+            'not a readable checkpoint: the zip container is truncated') in '\n'.join(lines)
     assert any(ln.endswith('resuming from epoch_1.pth, the newest complete '
                            'checkpoint') for ln in lines)
     # the config's new gamma applies, and it is said in one line
@@ -119,7 +119,8 @@ def test_damaged_load_from_is_one_line(surrogate_root, short_run, tmp_path):
     with pytest.raises(CheckpointError) as err:
         runner.train()
     assert str(err.value).startswith(
-        f'load_from: {bad} is truncated (no zip central directory;')
+        f'load_from: {bad} is not a readable checkpoint: the zip '
+        'container is truncated or corrupt (')
     assert not (tmp_path / 'wd' / 'epoch_1.pth').exists()
 
 
@@ -145,3 +146,18 @@ def test_metric_keys_checked_with_plain_runner(surrogate_root, short_run,
     assert f'param_scheduler[0].monitor: {key!r}' in msg
     assert '\n' not in msg
     assert not (tmp_path / 'wd' / 'epoch_1.pth').exists()
+
+
+def test_safetensors_load_from_starts_a_run(surrogate_root, short_run,
+                                            tmp_path):
+    """``load_from`` may name the zoo's ``.safetensors`` weights (no
+    pickle): the check accepts it and the run starts from them."""
+    import torch
+    opts = short_run(surrogate_root, epochs=1, batches=1)
+    st = osp.join(REPO, 'checkpoints', 'stft_demo_ucf_surrogate.safetensors')
+    want = safe_torch_load(st)['state_dict']
+    runner = build_runner(make_cfg(opts, tmp_path / 'wd', load_from=st))
+    runner.load_or_resume()  # what train() does first
+    got = runner.model.state_dict()
+    for key, value in want.items():
+        assert torch.equal(got[key].cpu(), value.cpu()), key
