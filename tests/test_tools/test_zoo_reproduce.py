@@ -99,11 +99,13 @@ def test_seed_spread_is_consistent(entry):
     assert single and {k: single[0][k] for k in METRICS} == {
         k: entry[k] for k in METRICS}
     import statistics
+    # the recorded mean/std come from unrounded scores, rounded to 0.01; the
+    # runs are rounded to 0.01 too: at most 0.005 + 0.005 apart
     for k in METRICS:
         values = [r[k] for r in runs]
         mean, std = seeds[k]
-        assert mean == pytest.approx(statistics.mean(values), abs=0.006)
-        assert std == pytest.approx(statistics.stdev(values), abs=0.006)
+        assert mean == pytest.approx(statistics.mean(values), abs=0.0101)
+        assert std == pytest.approx(statistics.stdev(values), abs=0.0101)
 
 
 @pytest.mark.parametrize('fmt', ['pth', 'safetensors'])
